@@ -1,0 +1,328 @@
+"""Where a workspace lives on disk, and how many processes share it without blocking.
+
+A workspace is a folder::
+
+    retail.duckdb    the retail data; only ever replaced whole (build a new file, os.replace)
+    catalog.duckdb   the segment catalog and settings; small, opened per operation
+    .gate.lock       writer-priority gate (flock)
+    .data.lock       catalog readers share it, the catalog writer holds it alone
+    .retail.lock     one loader at a time
+
+DuckDB lets one process write a file or many read it, never both, and any open handle blocks
+a writer in another process (NOTES.md). So each process keeps one in-memory DuckDB connection
+and
+
+* attaches ``retail.duckdb`` read-only for as long as the file is the same inode (a loader in
+  another process replaces the file; readers holding the old one keep a consistent snapshot,
+  and the next operation here re-attaches the new file);
+* attaches ``catalog.duckdb`` only for the length of one operation: read-only for readers,
+  read-write for the writer, behind a two-file flock gate that gives the writer priority
+  (readers pass the gate before taking the shared data lock; the writer closes the gate, then
+  waits for readers inside to leave). Waits longer than ``lock_timeout`` raise
+  :class:`~segjupyter.errors.WorkspaceBusyError`, never a raw DuckDB lock error.
+
+``open(":memory:")`` uses the same layout in a temporary folder removed when the workspace
+is closed or the process ends, so there is one code path.
+"""
+
+from __future__ import annotations
+
+import atexit
+import fcntl
+import os
+import shutil
+import tempfile
+import threading
+import time
+import weakref
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from ..errors import WorkspaceBusyError, WorkspaceError
+
+RETAIL_FILE = "retail.duckdb"
+CATALOG_FILE = "catalog.duckdb"
+
+DEFAULT_LOCK_TIMEOUT = float(os.environ.get("SEGJUPYTER_LOCK_TIMEOUT", "10"))
+
+
+def duckdb_config() -> dict:
+    """Per-process DuckDB limits; every kernel (each Voila viewer is one) should bound them."""
+    cfg = {
+        "threads": int(os.environ.get("SEGJUPYTER_THREADS", str(os.cpu_count() or 2))),
+        "memory_limit": os.environ.get("SEGJUPYTER_MEMORY_LIMIT", "4GB"),
+    }
+    return cfg
+
+
+class _FileLock:
+    """A flock on one file, acquired by polling so that a deadline can be kept."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+
+    def acquire(self, exclusive: bool, deadline: float, what: str) -> float:
+        mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
+        start = time.monotonic()
+        delay = 0.001
+        while True:
+            try:
+                fcntl.flock(self.fd, mode)
+                return time.monotonic() - start
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WorkspaceBusyError(
+                        f"workspace {self.path.parent} is busy: could not {what} within "
+                        f"{time.monotonic() - start:.1f} s (another process holds it); "
+                        "try again, or raise SEGJUPYTER_LOCK_TIMEOUT") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.02)
+
+    def release(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+_storages: dict[str, "Storage"] = {}
+_storages_lock = threading.Lock()
+
+
+class Storage:
+    """The files of one workspace and this process's connection to them.
+
+    Use :meth:`for_path` (one instance per folder and process: DuckDB refuses to attach one
+    file twice in a process). All access goes through :meth:`read`, :meth:`write` and
+    :meth:`replace_retail`.
+    """
+
+    def __init__(self, root: Path, temporary: bool = False):
+        self.root = root
+        self.temporary = temporary
+        self.lock_timeout = DEFAULT_LOCK_TIMEOUT
+        root.mkdir(parents=True, exist_ok=True)
+        self.retail_path = root / RETAIL_FILE
+        self.catalog_path = root / CATALOG_FILE
+        self._gate = _FileLock(root / ".gate.lock")
+        self._data = _FileLock(root / ".data.lock")
+        self._retail_lock = _FileLock(root / ".retail.lock")
+        self._mutex = threading.RLock()
+        self._con = duckdb.connect(":memory:", config=duckdb_config())
+        self._retail_id: tuple[int, int] | None = None
+        self._catalog_mode: str | None = None  # None | "ro" | "rw"
+        self._depth = 0
+        self.closed = False
+        self.last_wait = 0.0  # seconds the last operation waited on locks (for tests/benchmarks)
+        if not self.retail_path.exists():
+            self._create_empty(self.retail_path)
+        if not self.catalog_path.exists():
+            self._create_empty(self.catalog_path)
+
+    # -- construction ---------------------------------------------------------------------
+    @classmethod
+    def for_path(cls, path: str | os.PathLike) -> "Storage":
+        if str(path) == ":memory:":
+            root = Path(tempfile.mkdtemp(prefix="segjupyter-"))
+            st = cls(root, temporary=True)
+            weakref.finalize(st, shutil.rmtree, str(root), True)
+            return st
+        root = Path(path).expanduser().resolve()
+        if root.exists() and not root.is_dir():
+            raise WorkspaceError(
+                f"{root} is a file; a workspace is a folder (holding {RETAIL_FILE} and "
+                f"{CATALOG_FILE})")
+        key = str(root)
+        with _storages_lock:
+            st = _storages.get(key)
+            if st is None or st.closed:
+                st = cls(root)
+                _storages[key] = st
+            return st
+
+    def _create_empty(self, path: Path) -> None:
+        tmp = path.with_name(f"{path.name}.new-{os.getpid()}")
+        con = duckdb.connect(str(tmp))
+        con.close()
+        try:
+            os.link(tmp, path)  # atomic: never overwrite a file another process made meanwhile
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    # -- connection state -----------------------------------------------------------------
+    def _ensure_retail(self) -> None:
+        st = os.stat(self.retail_path)
+        ident = (st.st_ino, st.st_mtime_ns)
+        if ident == self._retail_id:
+            return
+        if self._retail_id is not None:
+            self._con.execute("USE memory")
+            self._con.execute("DETACH retail")
+        self._attach(f"ATTACH '{_q(self.retail_path)}' AS retail (READ_ONLY)")
+        self._con.execute("USE retail")
+        self._retail_id = ident
+
+    def _attach(self, stmt: str) -> None:
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.005
+        while True:
+            try:
+                self._con.execute(stmt)
+                return
+            except duckdb.IOException as e:  # a process outside our gate holds the file
+                if "lock" not in str(e).lower() or time.monotonic() >= deadline:
+                    raise WorkspaceBusyError(f"workspace {self.root} is busy: {e}") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+
+    def _open_catalog(self, mode: str, deadline: float) -> None:
+        waited = 0.0
+        if mode == "rw":
+            waited += self._gate.acquire(True, deadline, "close the writer gate")
+            try:
+                waited += self._data.acquire(True, deadline, "get the catalog write lock")
+            except BaseException:
+                self._gate.release()
+                raise
+            try:
+                self._attach(f"ATTACH '{_q(self.catalog_path)}' AS catalog")
+            except BaseException:
+                self._data.release()
+                self._gate.release()
+                raise
+        else:
+            waited += self._gate.acquire(False, deadline, "pass the writer gate")
+            try:
+                waited += self._data.acquire(False, deadline, "get the catalog read lock")
+            finally:
+                self._gate.release()
+            try:
+                self._attach(f"ATTACH '{_q(self.catalog_path)}' AS catalog (READ_ONLY)")
+            except BaseException:
+                self._data.release()
+                raise
+        self._catalog_mode = mode
+        self.last_wait = waited
+
+    def _close_catalog(self) -> None:
+        mode = self._catalog_mode
+        self._catalog_mode = None
+        try:
+            self._con.execute("DETACH catalog")
+        finally:
+            self._data.release()
+            if mode == "rw":
+                self._gate.release()
+
+    @contextmanager
+    def _operation(self, catalog: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self.closed:
+            raise WorkspaceError("this workspace is closed")
+        with self._mutex:
+            outer = self._depth == 0
+            opened = False
+            if outer:
+                self._ensure_retail()
+            if catalog == "rw" and self._catalog_mode == "ro":
+                raise WorkspaceError("cannot start a catalog write inside a catalog read")
+            if catalog is not None and self._catalog_mode is None:
+                self._open_catalog(catalog, time.monotonic() + self.lock_timeout)
+                opened = True
+            self._depth += 1
+            try:
+                if opened and catalog == "rw":
+                    self._con.execute("BEGIN TRANSACTION")
+                    try:
+                        yield self._con
+                    except BaseException:
+                        self._con.execute("ROLLBACK")
+                        raise
+                    else:
+                        self._con.execute("COMMIT")
+                else:
+                    yield self._con
+            finally:
+                self._depth -= 1
+                if opened:
+                    self._close_catalog()
+
+    # -- public ---------------------------------------------------------------------------
+    def read(self, catalog: bool = False) -> "contextmanager[duckdb.DuckDBPyConnection]":
+        """Connection for reading: ``retail`` attached (and the default database);
+        ``catalog`` attached read-only when asked."""
+        return self._operation("ro" if catalog else None)
+
+    def write(self) -> "contextmanager[duckdb.DuckDBPyConnection]":
+        """Connection with ``catalog`` attached read-write inside one transaction: all or
+        nothing. Keep it short: every catalog reader in every process waits for it."""
+        return self._operation("rw")
+
+    @contextmanager
+    def replace_retail(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Build a new retail file and swap it in whole.
+
+        Yields the connection with the current data as ``retail`` and an empty new database
+        attached as ``retail_new``; fill it completely. On success the new file replaces the
+        old one atomically; on any error the old data stays as it was.
+        """
+        deadline = time.monotonic() + max(self.lock_timeout, 60.0)
+        self._retail_lock.acquire(True, deadline, "get the retail load lock")
+        tmp = self.retail_path.with_name(f"{RETAIL_FILE}.new-{os.getpid()}")
+        try:
+            with self._mutex:
+                tmp.unlink(missing_ok=True)
+                with self.read() as con:
+                    con.execute(f"ATTACH '{_q(tmp)}' AS retail_new")
+                    try:
+                        yield con
+                        con.execute("CHECKPOINT retail_new")
+                    finally:
+                        con.execute("DETACH retail_new")
+                os.replace(tmp, self.retail_path)
+        finally:
+            tmp.unlink(missing_ok=True)
+            Path(str(tmp) + ".wal").unlink(missing_ok=True)
+            self._retail_lock.release()
+
+    def sandbox_connection(self, config: dict) -> duckdb.DuckDBPyConnection:
+        """A separate read-only connection to the retail file (for advanced SQL)."""
+        return duckdb.connect(str(self.retail_path), read_only=True, config=config)
+
+    def close(self) -> None:
+        with self._mutex:
+            if self.closed:
+                return
+            self.closed = True
+            try:
+                self._con.close()
+            finally:
+                for lk in (self._gate, self._data, self._retail_lock):
+                    lk.close()
+                with _storages_lock:
+                    if _storages.get(str(self.root)) is self:
+                        del _storages[str(self.root)]
+                if self.temporary:
+                    shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _q(path: Path) -> str:
+    """Quote a file path for a DuckDB string literal."""
+    return str(path).replace("'", "''")
+
+
+@atexit.register
+def _close_all() -> None:
+    for st in list(_storages.values()):
+        try:
+            st.close()
+        except Exception:
+            pass
