@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Iterator, Union
@@ -119,9 +120,29 @@ Value = Union[None, str, int, Decimal, bool, dt.date, dt.datetime, Param, Relati
               MonthDay, tuple]
 
 
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+
+
 def norm_value(v: Any) -> Any:
-    """Bring a value into canonical form: floats to Decimal, lists to tuples."""
+    """Bring a value into canonical form: floats to Decimal, lists to tuples, ISO date and
+    timestamp strings (``"2025-01-31"``, ``"2025-01-31 10:00"``) to ``date`` / ``datetime``.
+
+    Raises ``ValueError`` for a string shaped like a date that is not one (``"2025-02-30"``).
+    """
     if isinstance(v, bool) or v is None:
+        return v
+    if isinstance(v, str):
+        if _DATE_RE.match(v):
+            try:
+                return dt.date.fromisoformat(v)
+            except ValueError:
+                raise ValueError(f"{v!r} is not a valid date") from None
+        if _DATETIME_RE.match(v):
+            try:
+                return dt.datetime.fromisoformat(v)
+            except ValueError:
+                raise ValueError(f"{v!r} is not a valid timestamp") from None
         return v
     if isinstance(v, float):
         return Decimal(repr(v))
@@ -168,7 +189,12 @@ class Attribute:
     def __post_init__(self):
         if self.op not in ATTRIBUTE_OPERATORS:
             raise ValueError(f"unknown operator {self.op!r}")
-        object.__setattr__(self, "value", norm_value(self.value))
+        value = self.value
+        if self.ignore_year:
+            if self.op != "between" or not isinstance(value, (tuple, list)) or len(value) != 2:
+                raise ValueError("'ignore year' goes with 'between' and two month-day values")
+            value = tuple(MonthDay.parse(x) if isinstance(x, str) else x for x in value)
+        object.__setattr__(self, "value", norm_value(value))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,502 @@
+"""Rule tree -> sqlglot expression (DESIGN.md section 5).
+
+The :class:`Compiler` validates every condition against the field registry, then builds
+sqlglot nodes: identifiers come only from the registry and values only as placeholders
+(``$p0`` bound at execution) or, when printing for another dialect, as literals made by
+``sqlglot.exp.convert`` (escaped). No text the user wrote is ever spliced into SQL, except
+the advanced-SQL condition, which is parsed by sqlglot and only ever runs in the sandbox.
+
+Behaviour conditions become *terms*: one aggregate per (source, metric, filter, window),
+computed in one pass per source table, ``SUM(amount) FILTER (WHERE ...)`` grouped by
+customer. Several trees compiled with the same compiler share those passes, which is how the
+catalog refreshes fifty segments for little more than the cost of one.
+
+Every condition is two-valued: a comparison with a missing value is false (``COALESCE(.., FALSE)``),
+so ``not`` of it is true.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Callable
+
+import sqlglot
+from sqlglot import exp
+
+from ..errors import RuleValidationError, UnavailableFieldError, UnknownFieldError
+from ..workspace.registry import BOOLEAN, DATE, LIST, TIMESTAMP, Field, FieldRegistry
+from . import derived
+from .model import (DERIVED_FIELDS, Attribute, Behaviour, Derived, Group, MonthDay,
+                    Node, Param, RelativeDate, SegmentRef, Sql, Window, canonical)
+from .windows import relative_date, start_of_day, window_bounds
+
+_CMP = {"=": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
+_TABLE_ALIAS = {"order_lines": "l", "orders": "o", "products": "p", "stores": "s"}
+_LINE_ONLY = {"units", "distinct_products"}
+
+
+def _col(alias: str, name: str) -> exp.Column:
+    return exp.column(name, table=alias, quoted=True)
+
+
+def _condition_text(node) -> str:
+    try:
+        from .dsl import to_text
+        return to_text(node)
+    except Exception:
+        return repr(node)
+
+
+class Compiler:
+    """Compiles rule trees for one workspace registry and one ``as_of`` instant.
+
+    >>> c = Compiler(ws.fields, as_of=ws.now())
+    >>> where = c.predicate(tree)
+    >>> sql, values = c.render(c.query([c.customer_id()], where))
+    """
+
+    def __init__(self, registry: FieldRegistry, as_of: dt.datetime, params: dict | None = None,
+                 *, inline: bool = False,
+                 segment_ref: Callable[[str], exp.Expression] | None = None,
+                 sql_ref: Callable[[str], exp.Expression] | None = None):
+        self.registry = registry
+        self.as_of = as_of
+        self.params = dict(params or {})
+        self.inline = inline
+        self.segment_ref = segment_ref
+        self.sql_ref = sql_ref
+        self.values: dict[str, Any] = {}
+        # (source, agg, filter, window, event type) -> (column, conditions, joins, start)
+        self._terms: dict[tuple, tuple] = {}
+        self._uses: set[str] = set()  # "rfm", "lifecycle"
+        self._path: tuple[int, ...] = ()
+        self._node = None
+
+    # -- values ----------------------------------------------------------------------------
+    def _bind(self, v: Any) -> exp.Expression:
+        if self.inline:
+            return exp.convert(v)
+        name = f"p{len(self.values)}"
+        self.values[name] = v
+        return exp.Placeholder(this=name)
+
+    def _resolve(self, v: Any) -> Any:
+        if isinstance(v, Param):
+            if v.name not in self.params:
+                have = ", ".join(sorted(self.params)) or "none"
+                self._fail(f"parameter :{v.name} has no value (given: {have})")
+            from .model import norm_value
+            return norm_value(self.params[v.name])
+        if isinstance(v, tuple):
+            return tuple(self._resolve(x) for x in v)
+        return v
+
+    def _fail(self, message: str):
+        cond = None if self._node is None else _condition_text(self._node)
+        raise RuleValidationError(message, self._path, cond)
+
+    # -- entry points ----------------------------------------------------------------------
+    def predicate(self, tree: Node) -> exp.Expression:
+        """Boolean expression over ``c`` (customers) for ``tree``; registers its terms."""
+        return self._node_pred(canonical(tree), ())
+
+    def customer_id(self) -> exp.Expression:
+        return _col("c", "customer_id")
+
+    def query(self, projections: list[exp.Expression], where: exp.Expression | None = None
+              ) -> exp.Select:
+        """``SELECT projections FROM customers c`` joined with every term pass and derived
+        table the compiled predicates need."""
+        sel = exp.select(*projections).from_(exp.to_table("customers").as_("c"))
+        for src, cte in self._passes():
+            sel = sel.with_(src, as_=cte)
+            sel = sel.join(exp.to_table(src), on=exp.EQ(this=_col(src, "customer_id"),
+                                                         expression=_col("c", "customer_id")),
+                           join_type="left")
+        for name, sql in (("rfm", derived.RFM_SQL), ("lc", derived.LIFECYCLE_SQL)):
+            if name in self._uses:
+                sub = self._derived_query(sql)
+                sel = sel.with_(f"d_{name}", as_=sub)
+                sel = sel.join(exp.to_table(f"d_{name}"),
+                               on=exp.EQ(this=_col(f"d_{name}", "customer_id"),
+                                         expression=_col("c", "customer_id")), join_type="left")
+        if where is not None:
+            sel = sel.where(where)
+        return sel
+
+    def render(self, expression: exp.Expression, dialect: str = "duckdb",
+               pretty: bool = False) -> tuple[str, dict]:
+        """SQL text and the placeholder values to bind."""
+        return expression.sql(dialect=dialect, pretty=pretty), dict(self.values)
+
+    # -- tree ------------------------------------------------------------------------------
+    def _node_pred(self, node: Node, path: tuple[int, ...]) -> exp.Expression:
+        if isinstance(node, Group):
+            if not node.rules:
+                pred: exp.Expression = exp.true()
+            else:
+                parts = [self._node_pred(r, path + (i,)) for i, r in enumerate(node.rules)]
+                pred = exp.and_(*parts) if node.op == "and" else exp.or_(*parts)
+                if len(parts) > 1:
+                    pred = exp.Paren(this=pred)
+            return exp.Not(this=exp.Paren(this=pred)) if node.negate else pred
+        self._path, self._node = path, node
+        try:
+            if isinstance(node, Attribute):
+                field = self._field(self.registry.customer_field, node.field)
+                inner = self._attribute(field, _col("c", field.column), node)
+            elif isinstance(node, Behaviour):
+                inner = self._behaviour(node)
+            elif isinstance(node, Derived):
+                inner = self._derived(node)
+            elif isinstance(node, SegmentRef):
+                if self.segment_ref is None:
+                    self._fail(f"in_segment({node.name!r}) needs the segment catalog")
+                inner = exp.In(this=_col("c", "customer_id"),
+                               query=exp.Subquery(this=self.segment_ref(node.name)))
+            elif isinstance(node, Sql):
+                if self.sql_ref is None:
+                    self._fail("advanced SQL is not allowed here")
+                inner = exp.In(this=_col("c", "customer_id"),
+                               query=exp.Subquery(this=self.sql_ref(node.query)))
+            else:
+                self._fail(f"not a rule node: {node!r}")
+        finally:
+            self._node = None
+        return exp.Coalesce(this=inner, expressions=[exp.false()])
+
+    def _field(self, lookup, name: str) -> Field:
+        try:
+            return lookup(name)
+        except (UnknownFieldError, UnavailableFieldError) as e:
+            self._fail(str(e))
+
+    # -- attribute -------------------------------------------------------------------------
+    def _attribute(self, f: Field, col: exp.Expression, node) -> exp.Expression:
+        op = node.op
+        if op not in f.operators and not (op in ("is true", "is false") and f.type == BOOLEAN):
+            self._fail(f"operator {op!r} does not apply to {f.type} field {f.name!r} "
+                       f"(allowed: {', '.join(f.operators)})")
+        if op == "is null":
+            return exp.Is(this=col, expression=exp.null())
+        if op == "is not null":
+            return exp.Not(this=exp.Is(this=col, expression=exp.null()))
+        if op in ("is true", "is false"):
+            return exp.EQ(this=col, expression=exp.Boolean(this=op == "is true"))
+        value = self._resolve(node.value)
+        if getattr(node, "ignore_year", False):
+            return self._month_day_range(f, col, value)
+        if op in ("in", "not in"):
+            items = value if isinstance(value, tuple) else (value,)
+            if not items:
+                self._fail(f"{op!r} needs at least one value")
+            e = exp.In(this=col, expressions=[self._typed(f, x) for x in items])
+            return exp.Not(this=e) if op == "not in" else e
+        if op == "between":
+            if not isinstance(value, tuple) or len(value) != 2:
+                self._fail("'between' needs two values")
+            lo, hi = (self._typed(f, x) for x in value)
+            return exp.Between(this=col, low=lo, high=hi)
+        if op in ("contains", "not contains", "starts with", "ends with"):
+            if f.type == LIST:
+                e = exp.ArrayContains(this=col, expression=self._bind(self._text(f, value)))
+            else:
+                lower_col = exp.Lower(this=col)
+                v = exp.Lower(this=self._bind(self._text(f, value)))
+                if op in ("contains", "not contains"):
+                    e = exp.GT(this=exp.StrPosition(this=lower_col, substr=v),
+                               expression=exp.Literal.number(0))
+                elif op == "starts with":
+                    e = exp.StartsWith(this=lower_col, expression=v)
+                else:
+                    e = exp.EndsWith(this=lower_col, expression=v)
+            return exp.Not(this=e) if op == "not contains" else e
+        if op in _CMP:
+            if f.type in (DATE, TIMESTAMP) and isinstance(value, dt.date) and not isinstance(
+                    value, dt.datetime) and f.type == TIMESTAMP and op in ("=", "!="):
+                col = exp.Cast(this=col, to=exp.DataType.build("DATE"))
+                return _CMP[op](this=col, expression=self._bind(value))
+            return _CMP[op](this=col, expression=self._typed(f, value))
+        self._fail(f"unknown operator {op!r}")
+
+    def _text(self, f: Field, v: Any) -> str:
+        if isinstance(v, (dt.date, dt.datetime)):
+            return v.isoformat()
+        if isinstance(v, (int, Decimal)) and not isinstance(v, bool):
+            return str(v)
+        if not isinstance(v, str):
+            self._fail(f"{f.name!r} needs a text value, not {v!r}")
+        return v
+
+    def _typed(self, f: Field, v: Any) -> exp.Expression:
+        """A value checked against the field's type, bound as a placeholder."""
+        t = f.type
+        if isinstance(v, MonthDay):
+            self._fail(f"a month-day value ({v}) needs 'ignore year'")
+        if t in (DATE, TIMESTAMP):
+            if isinstance(v, RelativeDate):
+                v = relative_date(v, self.as_of)
+            if isinstance(v, dt.datetime):
+                return self._bind(v if t == TIMESTAMP else v.date())
+            if isinstance(v, dt.date):
+                return self._bind(start_of_day(v) if t == TIMESTAMP else v)
+            self._fail(f"{f.name!r} is a {t}; {v!r} is not a date (use \"YYYY-MM-DD\" or a "
+                       "relative date like -30d)")
+        if t in ("integer", "number"):
+            if isinstance(v, bool) or not isinstance(v, (int, Decimal)):
+                self._fail(f"{f.name!r} is a number; {v!r} is not")
+            return self._bind(v)
+        if t == BOOLEAN:
+            if not isinstance(v, bool):
+                self._fail(f"{f.name!r} is true or false; {v!r} is neither")
+            return self._bind(v)
+        if isinstance(v, RelativeDate):
+            self._fail(f"{f.name!r} is {t}; a relative date makes no sense here")
+        return self._bind(self._text(f, v))
+
+    def _month_day_range(self, f: Field, col, value) -> exp.Expression:
+        if f.type not in (DATE, TIMESTAMP):
+            self._fail(f"'ignore year' needs a date field; {f.name!r} is {f.type}")
+        lo, hi = value
+        if not (isinstance(lo, MonthDay) and isinstance(hi, MonthDay)):
+            self._fail("'ignore year' ranges take month-day values like \"12-02\"")
+        md = exp.Add(
+            this=exp.Mul(this=exp.Extract(this=exp.var("MONTH"), expression=col),
+                         expression=exp.Literal.number(100)),
+            expression=exp.Extract(this=exp.var("DAY"), expression=col))
+        a, b = self._bind(lo.month * 100 + lo.day), self._bind(hi.month * 100 + hi.day)
+        if (lo.month, lo.day) <= (hi.month, hi.day):
+            return exp.Between(this=md, low=a, high=b)
+        return exp.Paren(this=exp.or_(exp.GTE(this=md, expression=a),
+                                      exp.LTE(this=md.copy(), expression=b)))
+
+    # -- behaviour -------------------------------------------------------------------------
+    def _behaviour(self, b: Behaviour) -> exp.Expression:
+        reg = self.registry
+        if b.metric == "events":
+            if not reg.has_table("events"):
+                self._fail("events(...) needs an events table; this workspace has none")
+            if b.filter is not None:
+                self._fail("events(...) takes an event type and a window, not a filter")
+            feat = self._term("e", "count", None, b.window, b.event_type)
+            return self._compare_number(exp.Coalesce(this=feat, expressions=[exp.Literal.number(0)]), b)
+        filt_fields = self._filter_fields(b.filter)
+        needs_lines = b.metric in _LINE_ONLY or any(
+            f.table in ("order_lines", "products") for f in filt_fields)
+        if needs_lines and not reg.has_table("order_lines"):
+            self._fail(f"{b.metric}(...) with these filters needs order lines; this workspace "
+                       "has no order_lines table")
+        src = "l" if needs_lines else "o"
+        zero = exp.Literal.number(0)
+        if b.metric == "bought":
+            feat = self._term(src, "count", b.filter, b.window)
+            return exp.GT(this=exp.Coalesce(this=feat, expressions=[zero]), expression=zero)
+        if b.metric in ("first_order", "last_order"):
+            feat = self._term(src, "min_at" if b.metric == "first_order" else "max_at",
+                              b.filter, b.window)
+            return self._compare_time(feat, b)
+        if b.metric == "avg_ticket":
+            spend = self._term(src, "spend", b.filter, b.window)
+            n = self._term(src, "orders", b.filter, b.window)
+            feat = exp.Div(this=spend, expression=exp.Nullif(this=n, expression=zero))
+            return self._compare_number(feat, b)
+        feat = self._term(src, {"orders": "orders", "spend": "spend", "units": "units",
+                                "distinct_products": "products"}[b.metric], b.filter, b.window)
+        return self._compare_number(exp.Coalesce(this=feat, expressions=[zero]), b)
+
+    def _filter_fields(self, g: Group | None) -> list[Field]:
+        if g is None:
+            return []
+        out = []
+        for r in g.rules:
+            if isinstance(r, Group):
+                out += self._filter_fields(r)
+            elif isinstance(r, Attribute):
+                out.append(self._field(self.registry.purchase_field, r.field))
+            else:
+                self._fail("a purchase filter holds field conditions only "
+                           f"(brand, category, channel, ...), not {type(r).__name__}")
+        return out
+
+    def _compare_number(self, feat, b: Behaviour) -> exp.Expression:
+        v = self._resolve(b.value)
+        if b.op in ("is null", "is not null"):
+            self._fail(f"{b.metric} is never missing; compare it with a number")
+        vals = v if b.op == "between" else (v,)
+        if b.op == "between" and (not isinstance(v, tuple) or len(v) != 2):
+            self._fail("'between' needs two values")
+        for x in vals:
+            if isinstance(x, bool) or not isinstance(x, (int, Decimal)):
+                self._fail(f"{b.metric} is a number; {x!r} is not")
+        if b.op == "between":
+            return exp.Between(this=feat, low=self._bind(v[0]), high=self._bind(v[1]))
+        return _CMP[b.op](this=feat, expression=self._bind(v))
+
+    def _compare_time(self, feat, b: Behaviour) -> exp.Expression:
+        if b.op == "is null":
+            return exp.Is(this=feat, expression=exp.null())
+        if b.op == "is not null":
+            return exp.Not(this=exp.Is(this=feat, expression=exp.null()))
+        v = self._resolve(b.value)
+        vals = v if b.op == "between" else (v,)
+
+        def as_time(x):
+            if isinstance(x, RelativeDate):
+                x = relative_date(x, self.as_of)
+            if isinstance(x, dt.datetime):
+                return x
+            if isinstance(x, dt.date):
+                return start_of_day(x)
+            self._fail(f"{b.metric} is a date; {x!r} is not (use \"YYYY-MM-DD\" or -30d)")
+
+        times = [as_time(x) for x in vals]
+        if b.op == "between":
+            hi = start_of_day(times[1].date() + dt.timedelta(days=1)) - dt.timedelta(microseconds=1) \
+                if isinstance(v[1], (dt.date, RelativeDate)) and not isinstance(v[1], dt.datetime) \
+                else times[1]
+            return exp.Between(this=feat, low=self._bind(times[0]), high=self._bind(hi))
+        if b.op in ("=", "!=") and not isinstance(vals[0], dt.datetime):
+            e = exp.EQ(this=exp.Cast(this=feat, to=exp.DataType.build("DATE")),
+                       expression=self._bind(times[0].date()))
+            return exp.Not(this=e) if b.op == "!=" else e
+        if b.op == ">" and not isinstance(vals[0], dt.datetime):
+            # "after a day" means after the end of that day
+            times[0] = times[0] + dt.timedelta(days=1) - dt.timedelta(microseconds=1)
+        elif b.op == "<=" and not isinstance(vals[0], dt.datetime):
+            times[0] = times[0] + dt.timedelta(days=1) - dt.timedelta(microseconds=1)
+        return _CMP[b.op](this=feat, expression=self._bind(times[0]))
+
+    def _term(self, src: str, agg: str, filt: Group | None, window: Window,
+              event_type: str | None = None) -> exp.Expression:
+        """Register one aggregate of a pass; identical terms are computed once."""
+        key = (src, agg, filt, window, event_type)
+        spec = self._terms.get(key)
+        if spec is None:
+            t_col = _col(src, "occurred_at" if src == "e" else "ordered_at")
+            try:
+                start, end = window_bounds(window, self.as_of, self._resolve)
+            except ValueError as e:
+                self._fail(str(e))
+            conds = []
+            if start is not None:
+                conds.append(exp.GTE(this=t_col.copy(), expression=self._bind(start)))
+            if end != self.as_of:
+                conds.append(exp.LTE(this=t_col.copy(), expression=self._bind(end)))
+            if event_type is not None:
+                conds.append(exp.EQ(this=_col("e", "event_type"),
+                                    expression=self._bind(event_type)))
+            joins: set[str] = set()
+            if filt is not None:
+                conds.append(self._filter_pred(filt, src, joins))
+            spec = (f"t{len(self._terms)}", conds, joins, start)
+            self._terms[key] = spec
+        return _col(src, spec[0])
+
+    # -- passes ----------------------------------------------------------------------------
+    def _passes(self) -> list[tuple[str, exp.Select]]:
+        out = []
+        for src in ("o", "l", "e"):
+            terms = [(k[1], spec) for k, spec in self._terms.items() if k[0] == src]
+            if terms:
+                out.append((src, self._pass(src, terms)))
+        return out
+
+    def _pass(self, src: str, terms) -> exp.Select:
+        table = {"o": "orders", "l": "order_lines", "e": "events"}[src]
+        t_col = _col(src, "occurred_at" if src == "e" else "ordered_at")
+        aggs, joins, starts = [], set(), []
+        for agg, (name, conds, term_joins, start) in terms:
+            joins |= term_joins
+            starts.append(start)
+            agg_expr = self._aggregate(src, agg)
+            if conds:
+                agg_expr = exp.Filter(this=agg_expr,
+                                      expression=exp.Where(this=exp.and_(*[c.copy() for c in conds])))
+            aggs.append(exp.alias_(agg_expr, name, quoted=True))
+        sel = exp.select(_col(src, "customer_id"), *aggs).from_(exp.to_table(table).as_(src))
+        for alias in sorted(joins):
+            ref_table, key = {"p": ("products", "product_id"), "s": ("stores", "store_id"),
+                              "o": ("orders", "order_id")}[alias]
+            sel = sel.join(exp.to_table(ref_table).as_(alias),
+                           on=exp.EQ(this=_col(alias, key), expression=_col(src, key)),
+                           join_type="left")
+        # prune: nothing after as_of, nothing before the earliest window start
+        where = [exp.LTE(this=t_col.copy(), expression=self._bind(self.as_of))]
+        if all(s is not None for s in starts):
+            where.append(exp.GTE(this=t_col.copy(), expression=self._bind(min(starts))))
+        return sel.where(exp.and_(*where)).group_by(_col(src, "customer_id"))
+
+    def _aggregate(self, src: str, agg: str) -> exp.Expression:
+        if agg == "count":
+            return exp.Count(this=exp.Star())
+        if agg == "orders":
+            return exp.Count(this=exp.Star()) if src == "o" else exp.Count(
+                this=exp.Distinct(expressions=[_col("l", "order_id")]))
+        if agg == "spend":
+            return exp.Sum(this=_col(src, "total" if src == "o" else "amount"))
+        if agg == "units":
+            return exp.Sum(this=_col("l", "quantity"))
+        if agg == "products":
+            return exp.Count(this=exp.Distinct(expressions=[_col("l", "product_id")]))
+        if agg == "min_at":
+            return exp.Min(this=_col(src, "ordered_at"))
+        if agg == "max_at":
+            return exp.Max(this=_col(src, "ordered_at"))
+        raise AssertionError(agg)
+
+    def _filter_pred(self, g: Group, src: str, joins: set) -> exp.Expression:
+        parts = []
+        for r in g.rules:
+            if isinstance(r, Group):
+                parts.append(self._filter_pred(r, src, joins))
+                continue
+            f = self._field(self.registry.purchase_field, r.field)
+            alias = _TABLE_ALIAS[f.table]
+            if alias != src:
+                joins.add(alias)
+            parts.append(exp.Coalesce(this=self._attribute(f, _col(alias, f.column), r),
+                                      expressions=[exp.false()]))
+        pred = exp.Paren(this=exp.and_(*parts) if g.op == "and" else exp.or_(*parts))
+        return exp.Not(this=pred) if g.negate else pred
+
+    # -- derived ---------------------------------------------------------------------------
+    def _derived(self, d: Derived) -> exp.Expression:
+        ftype, allowed = DERIVED_FIELDS[d.field]
+        table = "d_lc" if d.field == "lifecycle" else "d_rfm"
+        self._uses.add("lc" if d.field == "lifecycle" else "rfm")
+        column = {"rfm_segment": "rfm_segment", "rfm_r": "r", "rfm_f": "f", "rfm_m": "m",
+                  "lifecycle": "lifecycle"}[d.field]
+        from ..workspace.registry import OPERATORS, Field as F
+        f = F(d.field, "derived", table, column, ftype, "VARCHAR" if ftype == "category" else
+              "INTEGER", tuple(allowed or ()), OPERATORS[ftype])
+        if allowed:
+            vals = self._resolve(d.value)
+            for v in (vals if isinstance(vals, tuple) else (vals,)):
+                if d.op not in ("is null", "is not null") and v not in allowed:
+                    from ..workspace.registry import suggest
+                    s = suggest(str(v), allowed)
+                    self._fail(f"{v!r} is not a {d.field} value" +
+                               (f" — did you mean {s!r}?" if s else
+                                f" (values: {', '.join(allowed)})"))
+        return self._attribute(f, _col(table, column), d)
+
+    def _derived_query(self, sql: str) -> exp.Expression:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+        bounds = derived.derived_bounds(self.as_of)
+
+        def swap(node):
+            if isinstance(node, exp.Placeholder) and node.name in bounds:
+                return self._bind(bounds[node.name])
+            return node
+
+        return tree.transform(swap)
+
+
+def compile_segment(tree: Node, registry: FieldRegistry, as_of: dt.datetime,
+                    params: dict | None = None, **kw) -> tuple[str, dict]:
+    """``SELECT customer_id`` SQL (DuckDB) for one tree and the values to bind."""
+    c = Compiler(registry, as_of, params, **kw)
+    where = c.predicate(tree)
+    return c.render(c.query([c.customer_id()], where))
+

@@ -1,0 +1,278 @@
+"""The Segment object: a rule tree bound to a workspace, evaluated as of any instant."""
+
+from __future__ import annotations
+
+import html
+import itertools
+from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+import sqlglot
+from sqlglot import exp
+
+from ..errors import RuleValidationError, SegmentSyntaxError
+from . import model
+from .compile import Compiler
+from .model import Group, canonical
+from .sandbox import run_sandboxed
+
+#: Stored members of saved segments (written by the catalog, read by ``in_segment``).
+SEGMENTS_TABLE = "catalog.segments"
+MEMBERS_TABLE = "catalog.segment_members"
+
+_ids = itertools.count()
+
+
+class Segment:
+    """A set of customers defined by a rule tree.
+
+    >>> seg = ws.segment('city = "Madrid" and spend(last 12 months) >= 500', name="madrid_vip")
+    >>> seg.count(), seg.members().head()
+    >>> (seg & ws.segment("subscribed")).sql(dialect="spark")
+    """
+
+    def __init__(self, workspace, tree: model.Node, name: str | None = None,
+                 params: dict | None = None):
+        self.workspace = workspace
+        self.tree: Group = canonical(tree)
+        self.name = name
+        self.params = dict(params or {})
+
+    # -- construction ----------------------------------------------------------------------
+    @classmethod
+    def from_any(cls, workspace, definition, name=None, params=None) -> "Segment":
+        """From ``%%segment`` text, a JSON document (text or dict), a rule node or a
+        Segment."""
+        if isinstance(definition, Segment):
+            return cls(workspace, definition.tree, name or definition.name,
+                       {**definition.params, **(params or {})})
+        if isinstance(definition, dict):
+            return cls(workspace, model.from_json(definition), name, params)
+        if isinstance(definition, str):
+            stripped = definition.strip()
+            if stripped.startswith("{"):
+                return cls(workspace, model.from_json(stripped), name, params)
+            from .dsl import parse
+            tree = parse(definition, registry=workspace.fields, params=params)
+            return cls(workspace, tree, name, params)
+        return cls(workspace, definition, name, params)
+
+    # -- views of the tree -----------------------------------------------------------------
+    @property
+    def text(self) -> str:
+        """The rule in the ``%%segment`` language."""
+        from .dsl import to_text
+        return to_text(self.tree)
+
+    def to_json(self) -> str:
+        return model.to_json(self.tree)
+
+    def with_params(self, **params) -> "Segment":
+        return Segment(self.workspace, self.tree, self.name, {**self.params, **params})
+
+    # -- set algebra -----------------------------------------------------------------------
+    def _combine(self, other: "Segment", tree) -> "Segment":
+        if not isinstance(other, Segment):
+            return NotImplemented
+        return Segment(self.workspace, tree, None, {**self.params, **other.params})
+
+    def __and__(self, other):
+        return self._combine(other, Group("and", (self.tree, other.tree)))
+
+    def __or__(self, other):
+        return self._combine(other, Group("or", (self.tree, other.tree)))
+
+    def __sub__(self, other):
+        return self._combine(other, Group("and", (self.tree, _negate(other.tree))))
+
+    def __invert__(self):
+        return Segment(self.workspace, _negate(self.tree), None, self.params)
+
+    # -- compilation -----------------------------------------------------------------------
+    def _compiler(self, as_of, con=None, inline=False) -> Compiler:
+        ws = self.workspace
+        key_type = ws.fields.customer["customer_id"].sql_type \
+            if "customer_id" in ws.fields.customer else "VARCHAR"
+        self._check_refs()
+
+        def segment_ref(name: str) -> exp.Expression:
+            return sqlglot.parse_one(
+                f"SELECT CAST(m.customer_id AS {key_type}) FROM {MEMBERS_TABLE} AS m "
+                f"JOIN {SEGMENTS_TABLE} AS s ON s.id = m.segment_id "
+                f"WHERE s.name = {exp.convert(name).sql('duckdb')}", read="duckdb")
+
+        def sql_ref(query: str) -> exp.Expression:
+            if inline or con is None:
+                from .sandbox import single_select
+                inner = sqlglot.parse_one(single_select(query), read="duckdb")
+                return exp.select("customer_id").from_(exp.Subquery(this=inner, alias="q"))
+            ids = run_sandboxed(ws.storage, query)
+            table = f"_sj_sql_{next(_ids)}"
+            con.register(table + "_df", ids)
+            con.execute(f'CREATE OR REPLACE TEMP TABLE "{table}" AS '
+                        f'SELECT CAST(customer_id AS {key_type}) AS customer_id '
+                        f'FROM "{table}_df"')
+            con.unregister(table + "_df")
+            return exp.select("customer_id").from_(exp.table_(table, db="main", catalog="temp"))
+
+        return Compiler(ws.fields, ws.resolve_as_of(as_of), self.params, inline=inline,
+                        segment_ref=segment_ref, sql_ref=sql_ref)
+
+    def _check_refs(self) -> None:
+        refs = model.segment_refs(self.tree)
+        if not refs:
+            return
+        try:
+            names = set(self.workspace.sql(f"SELECT name FROM {SEGMENTS_TABLE}").df()["name"])
+        except Exception:
+            names = set()
+        for r in sorted(refs):
+            if r not in names:
+                from ..workspace.registry import suggest
+                s = suggest(r, names)
+                raise RuleValidationError(
+                    f"in_segment({r!r}): no saved segment of that name" +
+                    (f" — did you mean {s!r}?" if s else ""))
+
+    def _needs_catalog(self) -> bool:
+        return bool(model.segment_refs(self.tree))
+
+    def sql(self, dialect: str = "duckdb", as_of=None, pretty: bool = True) -> str:
+        """The segment as one ``SELECT customer_id`` statement in ``dialect`` (duckdb,
+        postgres, spark, snowflake, bigquery, trino, ...), values inlined as literals."""
+        c = self._compiler(as_of, inline=True)
+        q = c.query([exp.alias_(c.customer_id(), "customer_id")], c.predicate(self.tree))
+        return q.sql(dialect=dialect, pretty=pretty)
+
+    def _run(self, build, as_of) -> pd.DataFrame:
+        ws = self.workspace
+        with ws.storage.read(catalog=self._needs_catalog()) as con:
+            c = self._compiler(as_of, con=con)
+            query = build(c, c.predicate(self.tree))
+            text, values = c.render(query)
+            return con.execute(text, values).df()
+
+    # -- evaluation ------------------------------------------------------------------------
+    def count(self, as_of=None) -> int:
+        """Number of customers in the segment as of ``as_of`` (default: the workspace now)."""
+        df = self._run(lambda c, w: c.query([exp.alias_(exp.Count(this=exp.Star()), "n")], w),
+                       as_of)
+        return int(df["n"].iloc[0])
+
+    def members(self, as_of=None, columns: list[str] | None = None) -> pd.DataFrame:
+        """Members as a DataFrame, ``customer_id`` first, then ``columns`` (customer fields;
+        default all), ordered by customer_id."""
+        fields = self.workspace.fields
+        cols = list(columns) if columns is not None else [
+            f for f in fields.customer if f != "customer_id"]
+        for col in cols:
+            if col == "customer_id":
+                continue
+            fields.customer_field(col)  # raises a did-you-mean for unknown names
+        cols = [col for col in cols if col != "customer_id"]
+        proj = [exp.column("customer_id", table="c", quoted=True)] + [
+            exp.column(fields.customer[col].column, table="c", quoted=True) for col in cols]
+
+        def build(c, where):
+            return c.query(proj, where).order_by(exp.column("customer_id", table="c", quoted=True))
+
+        return self._run(build, as_of).reset_index(drop=True)
+
+    def member_ids(self, as_of=None) -> pd.Series:
+        return self.members(as_of, columns=[])["customer_id"]
+
+    def explain(self, as_of=None) -> pd.DataFrame:
+        """The funnel: customers left after each top-level condition (``and``), or gained by
+        each (``or``), computed in one pass."""
+        tree = self.tree
+        steps = list(tree.rules) if not tree.negate and tree.rules else [tree]
+        from .dsl import to_text
+
+        def build(c, _where):
+            preds = [c.predicate(s) for s in steps]
+            projs = [exp.alias_(exp.Count(this=exp.Star()), "all")]
+            acc = None
+            for i, p in enumerate(preds):
+                acc = p if acc is None else (exp.and_(acc, p) if tree.op == "and" else exp.or_(acc, p))
+                projs.append(exp.alias_(exp.Filter(this=exp.Count(this=exp.Star()),
+                                                   expression=exp.Where(this=acc.copy())),
+                                        f"s{i}"))
+                projs.append(exp.alias_(exp.Filter(this=exp.Count(this=exp.Star()),
+                                                   expression=exp.Where(this=p.copy())),
+                                        f"o{i}"))
+            return c.query(projs)
+
+        row = self._run(build, as_of).iloc[0]
+        total = int(row["all"])
+        out, prev = [], total if tree.op == "and" else 0
+        for i, s in enumerate(steps):
+            left = int(row[f"s{i}"])
+            out.append({"step": i + 1,
+                        "condition": to_text(canonical(s)),
+                        "alone": int(row[f"o{i}"]),
+                        "customers": left,
+                        "change": left - prev,
+                        "share": left / total if total else 0.0})
+            prev = left
+        return pd.DataFrame(out)
+
+    def validate(self) -> None:
+        """Raise :class:`RuleValidationError` if the tree does not fit the workspace."""
+        c = self._compiler(None, inline=True)
+        c.predicate(self.tree)
+
+    # -- display ---------------------------------------------------------------------------
+    def summary(self, as_of=None) -> dict[str, Any]:
+        ws = self.workspace
+        has_sub = "subscribed" in ws.fields.customer
+
+        def build(c, where):
+            projs = [exp.alias_(exp.Count(this=exp.Star()), "n")]
+            if has_sub:
+                projs.append(exp.alias_(exp.Filter(
+                    this=exp.Count(this=exp.Star()),
+                    expression=exp.Where(this=exp.column("subscribed", table="c", quoted=True))),
+                    "subscribed"))
+            return c.query(projs, where)
+
+        row = self._run(build, as_of).iloc[0]
+        total = ws.fields.tables.get("customers", 0)
+        return {"name": self.name, "customers": int(row["n"]),
+                "share": (int(row["n"]) / total) if total else 0.0,
+                "subscribed": int(row["subscribed"]) if has_sub else None,
+                "as_of": ws.resolve_as_of(as_of)}
+
+    def _repr_html_(self) -> str:
+        try:
+            s = self.summary()
+            sql = self.sql()
+        except Exception as e:  # show the problem where the segment is shown
+            return (f"<div class='sj-segment sj-error'><b>{html.escape(self.name or 'segment')}"
+                    f"</b>: {html.escape(str(e))}</div>")
+        sub = "" if s["subscribed"] is None else f" · {s['subscribed']:,} subscribed"
+        return (
+            "<div class='sj-segment'>"
+            f"<div><b>{html.escape(self.name or 'segment')}</b> — "
+            f"<b>{s['customers']:,}</b> customers ({s['share']:.1%} of all){sub} "
+            f"<span style='color:#888'>as of {s['as_of']:%Y-%m-%d %H:%M}</span></div>"
+            f"<pre style='margin:4px 0'>{html.escape(self.text)}</pre>"
+            f"<details><summary>SQL</summary><pre>{html.escape(sql)}</pre></details></div>")
+
+    def __repr__(self) -> str:
+        return f"<Segment {self.name or ''} {self.text!r}>".replace("  ", " ")
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Segment) and self.tree == other.tree and \
+            self.params == other.params
+
+    __hash__ = None
+
+
+def _negate(tree: Group) -> Group:
+    if not tree.negate:
+        return replace(tree, negate=True)
+    return Group("and", (tree,), negate=True)
+
+
+__all__ = ["Segment", "SegmentSyntaxError"]
