@@ -120,6 +120,7 @@ class Storage:
         self._catalog_mode: str | None = None  # None | "ro" | "rw"
         self._depth = 0
         self.closed = False
+        self.read_only = False  # set by open(..., read_only=True): dashboards never write
         self.last_wait = 0.0  # seconds the last operation waited on locks (for tests/benchmarks)
         if not self.retail_path.exists():
             self._create_empty(self.retail_path)
@@ -227,6 +228,9 @@ class Storage:
     def _operation(self, catalog: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
         if self.closed:
             raise WorkspaceError("this workspace is closed")
+        if catalog == "rw" and self.read_only:
+            raise WorkspaceError(f"workspace {self.root} is open read-only: nothing can be "
+                                 "changed from here")
         with self._mutex:
             outer = self._depth == 0
             opened = False
@@ -274,6 +278,9 @@ class Storage:
         attached as ``retail_new``; fill it completely. On success the new file replaces the
         old one atomically; on any error the old data stays as it was.
         """
+        if self.read_only:
+            raise WorkspaceError(f"workspace {self.root} is open read-only: data cannot be "
+                                 "loaded from here")
         deadline = time.monotonic() + max(self.lock_timeout, 60.0)
         self._retail_lock.acquire(True, deadline, "get the retail load lock")
         tmp = self.retail_path.with_name(f"{RETAIL_FILE}.new-{os.getpid()}")

@@ -6,6 +6,7 @@ import datetime as dt
 import os
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from ..errors import WorkspaceError
@@ -56,8 +57,14 @@ class Workspace:
         self._registry: FieldRegistry | None = None
         self._registry_id = None
         self._catalog = None
-        with storage.write() as con:
-            con.execute(SETTINGS_DDL)
+        if not storage.read_only:
+            with storage.write() as con:
+                con.execute(SETTINGS_DDL)
+
+    @property
+    def read_only(self) -> bool:
+        """True for a workspace opened read-only (dashboards): every write raises."""
+        return self.storage.read_only
 
     # -- identity & settings ---------------------------------------------------------------
     @property
@@ -66,7 +73,11 @@ class Workspace:
 
     def setting(self, key: str, default: str | None = None) -> str | None:
         with self.storage.read(catalog=True) as con:
-            row = con.execute("SELECT value FROM catalog.settings WHERE key = ?", [key]).fetchone()
+            try:
+                row = con.execute("SELECT value FROM catalog.settings WHERE key = ?",
+                                  [key]).fetchone()
+            except duckdb.CatalogException:  # never opened writable: no settings yet
+                row = None
         return default if row is None else row[0]
 
     def set_setting(self, key: str, value: str | None) -> None:
@@ -234,12 +245,23 @@ class Workspace:
         return "\n".join(lines)
 
 
-def open_workspace(path: str | os.PathLike = ":memory:", *, timezone: str | None = None) -> Workspace:
+def open_workspace(path: str | os.PathLike = ":memory:", *, timezone: str | None = None,
+                   read_only: bool | None = None) -> Workspace:
     """Open (or create) the workspace folder ``path``; ``":memory:"`` for a throw-away one.
+
+    ``read_only=True`` (default: the ``SEGJUPYTER_READ_ONLY=1`` environment variable, which
+    ``segjupyter dashboard`` sets for its kernels) makes every write raise.
 
     >>> ws = segjupyter.open("~/retail-ws", timezone="Europe/Madrid")
     """
-    ws = Workspace(Storage.for_path(path))
+    if read_only is None:
+        read_only = os.environ.get("SEGJUPYTER_READ_ONLY") == "1"
+    if read_only and str(path) != ":memory:" and not os.path.isdir(os.path.expanduser(str(path))):
+        raise WorkspaceError(f"no workspace at {path} (a read-only open does not create one)")
+    storage = Storage.for_path(path)
+    if read_only:
+        storage.read_only = True
+    ws = Workspace(storage)
     if timezone is not None:
         ws.timezone = timezone
     return ws

@@ -1,0 +1,33 @@
+# Two entry points (see README): `make demo` and `make test`. Both set up what they need.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+DEMO_WS ?= segjupyter-demo
+PORT ?= 8866
+
+.PHONY: demo test install chromium bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+demo: install
+	$(VENV)/bin/segjupyter demo $(DEMO_WS)
+
+test: install chromium
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) benchmarks/bench_build.py --sizes S,M
+
+clean:
+	rm -rf $(VENV) .pytest_cache artifacts
