@@ -24,12 +24,12 @@ __all__ = ["open", "Workspace", "demo", "errors", "SegjupyterError", "WorkspaceE
 
 def __getattr__(name):
     # heavy or optional modules load on first use, so `import segjupyter` stays fast
+    # import_module, not "from . import x": that form calls this hook again (recursion)
+    import importlib
     if name == "demo":
-        from . import demo
-        return demo
+        return importlib.import_module(f"{__name__}.demo")
     if name == "ui":
-        from .widgets import ui
-        return ui
+        return importlib.import_module(f"{__name__}.widgets").ui
     raise AttributeError(f"module 'segjupyter' has no attribute {name!r}")
 
 

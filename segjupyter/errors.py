@@ -20,6 +20,10 @@ class WorkspaceBusyError(WorkspaceError):
     """Another process held the workspace lock for longer than the allowed wait."""
 
 
+class QueryError(SegjupyterError):
+    """SQL given to :meth:`Workspace.sql` failed; the message is DuckDB's first line."""
+
+
 class LoadError(SegjupyterError):
     """Data could not be loaded; the previous data of the workspace is unchanged.
 
@@ -98,3 +102,8 @@ class SandboxError(SegjupyterError):
 class CatalogError(SegjupyterError):
     """A segment catalog operation failed (unknown segment, duplicate name, locked static
     segment, dependency cycle, ...)."""
+
+
+class AnalyticsError(SegjupyterError, ValueError):
+    """An analytics argument is not valid: a period that does not parse or ends before it
+    starts, an unknown frequency, ranking, attribution or metric."""

@@ -65,6 +65,7 @@ class Calendar:
         self.dom = dom
         self.rate = {"store": store, "web": online, "app": app, "all": store + online}
         self.cum = {k: np.concatenate(([0.0], np.cumsum(v))) for k, v in self.rate.items()}
+        self.end_second = END_SECOND
         self.app_launch_day = int((np.datetime64(APP_LAUNCH) - START_DAY).astype(int))
         self.hour_cdf = {k: np.cumsum(w) / np.sum(w) for k, w in HOUR_WEIGHTS.items()}
 

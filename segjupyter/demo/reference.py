@@ -124,7 +124,7 @@ CATEGORIES: dict[str, tuple[float, float, tuple[str, ...], tuple[tuple[str, floa
                                  "French Press", "Pour-over Dripper", "Hand Grinder",
                                  "Milk Frother", "Tea Caddy", "Moka Pot", "Travel Mug", "Kettle"),
                     (("", 1.0),)),
-    "Gifts": (0.08, 35.0, ("Gift Box", "Tasting Set", "Advent Calendar", "Hamper",
+    "Gifts": (0.08, 28.0, ("Gift Box", "Tasting Set", "Advent Calendar", "Hamper",
                            "Discovery Box", "Tea & Biscuits Box"),
               (("Classic", 1.0), ("Deluxe", 1.9))),
 }

@@ -222,8 +222,9 @@ class Behaviour:
         elif self.op not in COMPARISONS + ("between", "is null", "is not null"):
             raise ValueError(f"metric {self.metric!r} needs a comparison, not {self.op!r}")
         object.__setattr__(self, "value", norm_value(self.value))
-        if self.filter is not None and not self.filter.rules:
-            object.__setattr__(self, "filter", None)
+        if self.filter is not None:  # canonical, so equal filters compare equal
+            filt = canonical(self.filter)
+            object.__setattr__(self, "filter", filt if filt.rules else None)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,176 @@
+"""Orders and their lines, vectorised: no Python loop runs per order or per line.
+
+Each buyer places ``1 + Poisson(k * propensity * active mass)`` orders: new customers' first
+order falls on their acquisition day, the others on days drawn from the channel's calendar
+inside the customer's active span. Lines pick the customer's favourite products or popular
+ones (gift boxes before Christmas); offer codes discount every line; a few orders are later
+returned (a negative order repeating one line).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .calendar import DAY, Calendar, black_fridays, to_timestamps
+from .catalogue import Products, Stores
+from .population import APP, STORE, WEB, Population
+from .reference import CHANNELS, OFFER_CODES, REFERENCE_DATE, START_DATE, Size
+
+RETURN_RATE = 0.003
+FAVOURITES = 4
+
+
+@dataclass
+class Orders:
+    orders: pd.DataFrame
+    order_lines: pd.DataFrame
+    customer: np.ndarray     # customer index of each order (orders frame order)
+    seconds: np.ndarray      # order instant, seconds from the start
+    channel: np.ndarray      # STORE / WEB / APP
+    total_cents: np.ndarray
+
+
+def _pick(rng, cdf: np.ndarray, n: int) -> np.ndarray:
+    return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(cdf) - 1)
+
+
+def _favourites(rng, pop: Population, products: Products) -> np.ndarray:
+    """``FAVOURITES`` products per customer: half from one favourite category."""
+    fav = np.empty((pop.n, FAVOURITES), dtype=np.int64)
+    cdf = np.cumsum(products.popularity)
+    fav[:, 2:] = _pick(rng, cdf, pop.n * (FAVOURITES - 2)).reshape(pop.n, -1)
+    cat_of_customer = products.category[_pick(rng, cdf, pop.n)]
+    for ci in np.unique(products.category):
+        members = np.flatnonzero(products.category == ci)
+        who = np.flatnonzero(cat_of_customer == ci)
+        w = products.popularity[members]
+        picks = _pick(rng, np.cumsum(w / w.sum()), len(who) * 2)
+        fav[who, :2] = members[picks].reshape(-1, 2)
+    return fav
+
+
+def draw_orders(rng: np.random.Generator, size: Size, cal: Calendar, pop: Population,
+                stores: Stores, products: Products) -> Orders:
+    # -- how many orders, whose, on which channel ----------------------------------------
+    weight = pop.propensity * cal.mass("all", pop.start, pop.end) * pop.buyer
+    n_buyers = int(pop.buyer.sum())
+    k = max(size.orders - n_buyers, 0) / weight.sum()
+    counts = np.where(pop.buyer, 1 + rng.poisson(k * weight), 0)
+    P = int(counts.sum())
+    cust = np.repeat(np.arange(pop.n), counts)
+    first = np.zeros(P, bool)
+    first[(np.cumsum(counts) - counts)[pop.buyer]] = True
+    forced = first & ~pop.existing[cust]  # a new customer's first order opens their span
+
+    pref = pop.channel[cust]
+    other = (pref + rng.integers(1, 3, P)) % 3
+    channel = np.where(rng.random(P) < 0.78, pref, other)
+    a, e = pop.start[cust], pop.end[cust]
+    day = np.where(forced, a, 0)
+    # no app before its launch, no store on a day the stores are closed: buy on the web
+    no_app = np.where(forced, a < cal.app_launch_day, cal.mass("app", a, e) <= 0)
+    channel[(channel == APP) & no_app] = WEB
+    no_store = np.where(forced, cal.rate["store"][a] <= 0, cal.mass("store", a, e) <= 0)
+    channel[(channel == STORE) & no_store] = WEB
+    seconds = np.empty(P, dtype=np.int64)
+    for ci, name in enumerate(CHANNELS):
+        m = channel == ci
+        free = m & ~forced
+        day[free] = cal.draw_days(rng, name, a[free], e[free])
+        seconds[m] = day[m] * DAY + cal.draw_seconds_of_day(rng, name, int(m.sum()))
+
+    store_id = np.where(channel == WEB, stores.web, stores.app).astype(np.int64)
+    is_store = channel == STORE
+    wander = is_store & (rng.random(P) < 0.15)
+    store_id[is_store] = pop.home_store[cust[is_store]]
+    store_id[wander] = stores.physical[_pick(rng, np.cumsum(stores.weight), int(wander.sum()))]
+
+    # -- offer codes -----------------------------------------------------------------------
+    month, dom = cal.month[day], cal.dom[day]
+    bf_days = np.concatenate([(bf - cal.dates[0]).astype(int) + np.arange(4) for bf in
+                              black_fridays(range(START_DATE.year, REFERENCE_DATE.year + 1))])
+    codes = list(OFFER_CODES)
+    code = np.full(P, -1)
+    rules = [
+        (forced, 0.35, "WELCOME"),
+        (np.isin(day, bf_days), 0.55, "BF25"),
+        ((month == 11) & (dom <= 24), 0.22, "XMAS"),
+        ((month == 6) | (month == 7), 0.28, "SUMMER10"),
+        (((month == 3) & (dom >= 15)) | ((month == 4) & (dom <= 15)), 0.20, "SPRING10"),
+        (channel == APP, 0.15, "APP5"),
+        (pop.source[cust] == 2, 0.06, "FRIENDS20"),  # referral customers
+    ]
+    for mask, p, c in rules:
+        code[(code < 0) & mask & (rng.random(P) < p)] = codes.index(c)
+    pct = np.where(code >= 0, np.asarray([OFFER_CODES[c] for c in codes])[code], 0)
+
+    # -- lines -----------------------------------------------------------------------------
+    n_lines = 1 + rng.poisson(1.9, P) + np.where(pop.business[cust], rng.poisson(2.0, P), 0)
+    n_lines = np.minimum(n_lines, 12)
+    L = int(n_lines.sum())
+    line_order = np.repeat(np.arange(P), n_lines)
+    fav = _favourites(rng, pop, products)
+    product = _pick(rng, np.cumsum(products.popularity), L)
+    loyal_pick = rng.random(L) < 0.45
+    product[loyal_pick] = fav[cust[line_order[loyal_pick]],
+                              rng.integers(0, FAVOURITES, int(loyal_pick.sum()))]
+    lm, ld = month[line_order], dom[line_order]
+    gift_season = ((lm == 10) & (ld >= 20)) | ((lm == 11) & (ld <= 24))
+    gifted = gift_season & (rng.random(L) < 0.20)
+    product[gifted] = products.gifts[rng.integers(0, len(products.gifts), int(gifted.sum()))]
+    qty = rng.choice(np.array([1, 2, 3, 4, 6]), L, p=[0.78, 0.15, 0.04, 0.02, 0.01])
+    qty = np.where(pop.business[cust[line_order]], qty * rng.integers(2, 5, L), qty)
+    unit = (products.price_cents[product] * (100 - pct[line_order]) + 50) // 100
+    amount = qty * unit
+    starts = np.cumsum(n_lines) - n_lines
+    total = np.add.reduceat(amount, starts)
+
+    # -- returns: a later negative order repeating one line of a past order ----------------
+    R = int(round(P * RETURN_RATE))
+    src = np.sort(rng.choice(P, R, replace=False))
+    src_line = starts[src] + rng.integers(0, n_lines[src])
+    r_seconds = seconds[src] + rng.integers(1, 31, R) * DAY
+    keep = r_seconds <= cal.end_second
+    src, src_line, r_seconds = src[keep], src_line[keep], r_seconds[keep]
+    R = len(src)
+
+    # -- all orders by time; ids follow time ------------------------------------------------
+    all_seconds = np.concatenate([seconds, r_seconds])
+    by_time = np.argsort(all_seconds, kind="stable")
+    new_id = np.empty(P + R, dtype=np.int64)
+    new_id[by_time] = np.arange(1, P + R + 1)
+    all_cust = np.concatenate([cust, cust[src]])[by_time]
+    all_store = np.concatenate([store_id, store_id[src]])[by_time]
+    all_channel = np.concatenate([channel, channel[src]])[by_time]
+    all_total = np.concatenate([total, -amount[src_line]])[by_time]
+    all_code = np.concatenate([code, np.full(R, -1)])[by_time]
+    code_names = np.asarray(codes + [None], dtype=object)[all_code]  # -1 -> None
+    orders = pd.DataFrame({
+        "order_id": np.arange(1, P + R + 1, dtype=np.int64),
+        "customer_id": all_cust + 1,
+        "store_id": all_store,
+        "ordered_at": to_timestamps(all_seconds[by_time]),
+        "total": all_total / 100.0,
+        "offer_code": pd.array(code_names, dtype="str"),
+    })
+
+    line_oid = np.concatenate([new_id[line_order], new_id[P:]])
+    line_sort = np.argsort(line_oid, kind="stable")
+    oid = line_oid[line_sort]
+    group_start = np.flatnonzero(np.r_[True, oid[1:] != oid[:-1]])
+    line_no = np.arange(len(oid)) - np.repeat(group_start, np.diff(np.r_[group_start, len(oid)]))
+    l_product = np.concatenate([product, product[src_line]])[line_sort]
+    l_qty = np.concatenate([qty, -qty[src_line]])[line_sort]
+    l_unit = np.concatenate([unit, unit[src_line]])[line_sort]
+    order_lines = pd.DataFrame({
+        "order_id": oid,
+        "line_no": (line_no + 1).astype(np.int32),
+        "product_id": l_product + 1,
+        "quantity": l_qty.astype(np.int32),
+        "unit_price": l_unit / 100.0,
+        "amount": (l_qty * l_unit) / 100.0,
+    })
+    return Orders(orders, order_lines, all_cust, all_seconds[by_time], all_channel, all_total)
