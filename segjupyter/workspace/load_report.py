@@ -85,6 +85,7 @@ class LoadReport:
         self.tables: dict[str, TableReport] = tables or {}
         self.seconds = seconds
         self.committed = committed  # the new data replaced the old
+        self.kept: dict[str, int | None] = {}  # tables kept as they were -> rows
 
     def __getitem__(self, table: str) -> TableReport:
         return self.tables[table]
@@ -143,6 +144,9 @@ class LoadReport:
                 out.append(f"      ignored columns: {', '.join(t.ignored_columns)}")
             for n in t.notes:
                 out.append(f"      note: {n}")
+        if self.kept:
+            out.append("  kept as they were: " + ", ".join(
+                t if n is None else f"{t} ({n:,} rows)" for t, n in self.kept.items()))
         return "\n".join(out)
 
     def _repr_html_(self) -> str:

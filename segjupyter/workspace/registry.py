@@ -116,13 +116,16 @@ class FieldRegistry:
         purchase: dict[str, Field] = {}
         unavailable: dict[str, str] = {}
         for t, spec in TABLES.items():
-            if t not in tables:
+            # product filters apply to order lines: without lines, no product field works
+            missing = t if t not in tables else (
+                "order_lines" if t == "products" and "order_lines" not in tables else None)
+            if missing:
                 for c in spec.columns:
                     if (t, c.name) in _HIDDEN or t == "events":
                         continue
                     name = c.name if t == "customers" else _PURCHASE_RENAMES.get((t, c.name),
                                                                                  c.name)
-                    unavailable.setdefault(name, f"the workspace has no {t} table")
+                    unavailable.setdefault(name, f"the workspace has no {missing} table")
                 continue
             cols = con.execute(
                 "SELECT column_name, data_type FROM duckdb_columns() "
@@ -155,6 +158,9 @@ class FieldRegistry:
                             f'WHERE "{col}" IS NOT NULL ORDER BY 1').fetchall())
                 f = Field(name, entity, t, col, ftype, sql_type, values, OPERATORS[ftype])
                 (customer if t == "customers" else purchase)[name] = f
+        for name in list(unavailable):  # e.g. store_id: on orders even without stores
+            if name in customer or name in purchase:
+                del unavailable[name]
         event_types: tuple[str, ...] = ()
         if "events" in tables:
             event_types = tuple(r[0] for r in con.execute(

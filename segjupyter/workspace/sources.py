@@ -60,6 +60,9 @@ def open_source(con: duckdb.DuckDBPyConnection, table: str, source, retail_path:
     """
     tag = f"_sj_src_{table}"
     if isinstance(source, pd.DataFrame):
+        # DuckDB 2.0 refuses register() while an earlier result (e.g. after fetchone()) is
+        # not fully fetched; a finished statement clears it
+        con.execute("SELECT 1").fetchall()
         con.register(tag, source)
         return Source(table, "dataframe", f"DataFrame ({len(source):,} rows)", tag, source,
                       [lambda: con.unregister(tag)])

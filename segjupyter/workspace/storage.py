@@ -116,6 +116,8 @@ class Storage:
         self._retail_lock = _FileLock(root / ".retail.lock")
         self._mutex = threading.RLock()
         self._con = duckdb.connect(":memory:", config=duckdb_config())
+        # long loads would otherwise draw progress bars into notebooks and job logs
+        self._con.execute("SET enable_progress_bar = false")
         self._retail_id: tuple[int, int] | None = None
         self._catalog_mode: str | None = None  # None | "ro" | "rw"
         self._depth = 0

@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from ..errors import WorkspaceError
+from ..errors import QueryError, WorkspaceError
 from .registry import FieldRegistry
 from .schema import LOAD_ORDER
 from .storage import Storage
@@ -146,9 +146,25 @@ class Workspace:
     # -- data ------------------------------------------------------------------------------
     def sql(self, query: str, params=None) -> SQLResult:
         """Run SQL against the workspace (retail tables by name; ``catalog.*`` too) and return
-        the fetched result. The retail data and catalog are attached read-only."""
-        with self.storage.read(catalog=True) as con:
-            frame = con.execute(query, params).df() if params is not None else con.execute(query).df()
+        the fetched result. The retail data and catalog are attached read-only.
+
+        >>> ws.sql("SELECT city, count(*) FROM customers WHERE country = ? GROUP BY 1",
+        ...        ["ES"]).df()
+        """
+        # the catalog is attached only when named, so a long query on retail data does not
+        # hold the catalog read lock (which every catalog writer must wait for)
+        with self.storage.read(catalog="catalog" in query.lower()) as con:
+            try:
+                frame = con.execute(query, params).df() if params is not None else \
+                    con.execute(query).df()
+            except duckdb.InvalidInputException as e:
+                if "read-only mode" not in str(e):
+                    raise
+                raise WorkspaceError(f"ws.sql only reads: {e} Change the data with ws.load(...) "
+                                     "and segments through ws.segments") from None
+            except duckdb.Error as e:
+                msg = str(e).strip() or type(e).__name__
+                raise QueryError(f"SQL failed: {msg}") from None
         return SQLResult(frame)
 
     @property
@@ -167,7 +183,7 @@ class Workspace:
         return dict(self.fields.tables)
 
     def load(self, customers=None, orders=None, order_lines=None, products=None, stores=None,
-             events=None, *, mapping: dict | None = None, replace: bool = True, strict: bool = False):
+             events=None, *, mapping: dict | None = None, strict: bool = False):
         """Load retail data from DataFrames, CSV or Parquet paths, or DuckDB tables.
 
         Only customers and orders are required (in this call or already loaded). ``mapping``

@@ -1,0 +1,415 @@
+"""Loading retail data: read the sources, map and type their columns, validate every row in
+DuckDB SQL, and swap the new data in whole (:meth:`Storage.replace_retail`).
+
+Rules a user can rely on (see :func:`load_tables`):
+
+* A row that fails validation is *rejected*: it is not loaded, it is counted under its first
+  failing reason in the :class:`~segjupyter.workspace.load_report.LoadReport`, and
+  ``report.rejected(table)`` gives it back. Reasons, in the order they are checked: a missing
+  key or required value, a required value that cannot be read (unparsable date, non-numeric
+  amount or quantity), a reference to a row that is not there (order of an unknown customer,
+  line of an unknown order or product, event of an unknown customer), a duplicate id.
+* Of several rows with the same id, the first (in source order) that passes the other checks
+  is loaded; later copies are rejected as duplicates.
+* A value of an optional column that cannot be read (e.g. a birth date "1985-02-30") does not
+  reject the row: the value is set to NULL and reported as a warning. Negative money (returns)
+  is loaded and reported as a warning too.
+* Tables not given are kept; those that refer to a reloaded table are validated again (reload
+  customers, and orders of customers no longer present are rejected, and so on down).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+
+from ..errors import LoadError
+from . import casts
+from .load_report import EXAMPLES, Issue, LoadReport, TableReport
+from .schema import LOAD_ORDER, MONEY, TABLES
+from .sources import (ColumnPlan, Source, ident, missing_column_error, open_source,
+                      plan_columns, split_mapping)
+from .storage import Storage
+from .validation import mark_duplicates, typed_rows
+
+__all__ = ["load_tables", "LoadReport"]
+
+#: The table whose key an id column refers to.
+KEY_OWNERS = {"customer_id": "customers", "order_id": "orders", "product_id": "products",
+              "store_id": "stores"}
+#: A table must be validated again when one of these is reloaded.
+DEPENDS = {"orders": ("customers", "stores"), "order_lines": ("orders", "products"),
+           "events": ("customers",)}
+SORT_KEY = {"orders": "customer_id", "order_lines": "customer_id"}
+
+
+def load_tables(storage: Storage, sources: dict, mapping: dict | None = None,
+                strict: bool = False) -> LoadReport:
+    """Validate ``sources`` ({table: source}) and make them the workspace's retail data.
+
+    A source is a pandas DataFrame, a CSV path (.csv / .tsv / .txt, read as text so bad values
+    can be reported), a Parquet path (.parquet / .pq), or an existing DuckDB table written
+    ``("duckdb", "/path/file.duckdb", "table")`` or ``"duckdb:/path/file.duckdb:table"``.
+    ``mapping`` renames source columns: ``{"orders": {"ticket": "order_id"}}`` for one table,
+    ``{"ticket": "order_id"}`` for all. Ids are BIGINT when every id of the key is an integer,
+    VARCHAR otherwise. ``order_lines`` may omit ``line_no`` (numbered in source order) and
+    ``amount`` (quantity * unit_price); ``orders`` may omit ``total`` when lines are loaded
+    (sum of the lines). Raises :class:`~segjupyter.errors.LoadError` for a missing required
+    column or unreadable source, and with ``strict=True`` for any rejected row; the previous
+    data is then unchanged.
+
+    >>> report = load_tables(ws.storage, {"customers": "c.csv", "orders": orders_df})
+    """
+    started = time.perf_counter()
+    unknown = [t for t in sources if t not in TABLES]
+    if unknown:
+        raise LoadError(f"unknown table(s) {', '.join(map(repr, unknown))}; tables are "
+                        f"{', '.join(TABLES)}")
+    if not sources:
+        raise LoadError("nothing to load: give at least one table, e.g. ws.load(customers=df)")
+    flat, per = split_mapping(mapping)
+    tz = _timezone(storage)
+    with storage.replace_retail() as con:
+        job = _LoadJob(con, storage, tz, flat, per)
+        try:
+            report = job.run(sources, strict, started)
+        except duckdb.Error as e:
+            raise LoadError(f"loading {job.current or 'the data'} failed: {e}") from None
+        finally:
+            job.cleanup()
+    report.committed = True
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _timezone(storage: Storage) -> str:
+    try:
+        with storage.read(catalog=True) as con:
+            row = con.execute("SELECT value FROM catalog.settings WHERE key = 'timezone'"
+                              ).fetchall()
+    except duckdb.CatalogException:
+        return "UTC"
+    return row[0][0] if row else "UTC"
+
+
+@dataclass
+class _Stage:
+    """A table's rows as a temp table or view: ``_row`` (1-based source row) and the used
+    columns under their workspace names, still with their source types."""
+
+    table: str
+    name: str
+    description: str
+    plan: ColumnPlan
+    types: dict[str, str]
+    rows: int
+    frame: pd.DataFrame | None = None
+    kind: str = "existing"  # dataframe | csv | parquet | duckdb | existing
+    existing: bool = False
+    notes: list[str] = field(default_factory=list)
+    custom_types: dict[str, str] = field(default_factory=dict)  # custom column -> target
+
+    @property
+    def typed(self) -> str:
+        return f"temp.main._sj_typed_{self.table}"
+
+
+class _LoadJob:
+    def __init__(self, con, storage: Storage, tz: str, flat: dict, per: dict):
+        self.con = con
+        self.storage = storage
+        self.tz = tz
+        self.flat, self.per = flat, per
+        self.temps: list[tuple[str, str]] = []  # (TABLE | VIEW, name), dropped at the end
+        self.sources: list[Source] = []
+        self.staged: dict[str, _Stage] = {}
+        self.current: str | None = None
+        self.issues: dict[str, list[Issue]] = {}
+        self.warn_conds: dict[str, list[tuple[str, Issue]]] = {}
+        self.computed_total = False
+        self.existing: dict[str, dict[str, str]] = {}
+        for t, col, typ in con.execute(
+                "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+                "WHERE database_name = 'retail' ORDER BY table_name, column_index").fetchall():
+            if t in TABLES:
+                self.existing.setdefault(t, {})[col] = typ
+
+    # -- the steps -------------------------------------------------------------------------
+    def run(self, sources: dict, strict: bool, started: float) -> LoadReport:
+        final = set(sources) | set(self.existing)
+        for t in ("customers", "orders"):
+            if t not in final:
+                raise LoadError(f"{t} are required: give {t}=... (the workspace has none yet)")
+        for t in LOAD_ORDER:
+            if t in sources:
+                self.current = t
+                self.staged[t] = self._stage_source(t, sources[t], final)
+        dirty = set(sources)
+        for t in LOAD_ORDER:
+            if t not in dirty and t in self.existing and any(
+                    p in dirty for p in DEPENDS.get(t, ())):
+                dirty.add(t)
+                self.current = t
+                self.staged[t] = self._stage_existing(t, [p for p in DEPENDS[t] if p in dirty])
+        self.id_types = self._decide_id_types()
+        if "customers" in self.staged:
+            self._infer_custom(self.staged["customers"])
+        for t in LOAD_ORDER:
+            if t in self.staged:
+                self.current = t
+                self._validate(self.staged[t], final)
+        report = LoadReport()
+        for t in LOAD_ORDER:
+            if t in self.staged:
+                self.current = t
+                report.tables[t] = self._table_report(self.staged[t])
+        report.kept = {t: None for t in LOAD_ORDER if t in self.existing and t not in dirty}
+        if strict and report.rows_rejected:
+            report.seconds = time.perf_counter() - started
+            per_table = "; ".join(
+                f"{t.table}: " + ", ".join(f"{i.count:,} {i.message}" for i in t.reasons.values())
+                for t in report.tables.values() if t.reasons)
+            raise LoadError(f"load refused (strict=True): {report.rows_rejected:,} rows would be "
+                            f"rejected ({per_table}); the previous data is unchanged",
+                            report=report)
+        for t in LOAD_ORDER:
+            self.current = t
+            if t in self.staged:
+                self._write(self.staged[t], report.tables[t])
+            elif t in self.existing:
+                self.con.execute(f"CREATE TABLE retail_new.{t} AS SELECT * FROM retail.{t}")
+                report.kept[t] = self.con.execute(f"SELECT count(*) FROM retail_new.{t}"
+                                                  ).fetchall()[0][0]
+        self.current = None
+        return report
+
+    def cleanup(self) -> None:
+        for kind, name in reversed(self.temps):
+            try:
+                self.con.execute(f"DROP {kind} IF EXISTS {name}")
+            except duckdb.Error:
+                pass
+        for src in self.sources:
+            src.close()
+
+    # -- staging ---------------------------------------------------------------------------
+    def _stage_source(self, table: str, source, final: set[str]) -> _Stage:
+        src: Source = open_source(self.con, table, source, self.storage.retail_path)
+        # DataFrames, Parquet files and DuckDB tables are scanned in place (a view; the source
+        # stays open until the end); CSV is parsed once into a temp table
+        lazy = src.kind in ("dataframe", "parquet", "duckdb")
+        self.sources.append(src)
+        try:
+            cols = [r[0] for r in self.con.execute(
+                f"DESCRIBE SELECT * FROM {src.relation}").fetchall()]
+        except duckdb.Error as e:
+            raise LoadError(f"{table}: cannot read {src.description}: {e}") from None
+        if src.kind == "csv" and len(cols) == 1 and any(d in cols[0] for d in ",;|\t"):
+            raise LoadError(f"{table}: cannot work out the layout of {src.description}: its "
+                            f"header reads as one column {cols[0]!r}; check that every row has "
+                            "as many fields as the header")
+        plan = plan_columns(table, cols, self.flat, self.per.get(table, {}))
+        notes = self._check_required(table, plan, final)
+        select = "".join(f", {ident(s)} AS {ident(n)}" for n, s in plan.used.items())
+        name = self._temp(f"_sj_stage_{table}", view=lazy)
+        try:
+            self.con.execute(f"CREATE TEMP {'VIEW' if lazy else 'TABLE'} {_bare(name)} AS "
+                             f"SELECT row_number() OVER () AS _row{select} FROM {src.relation}")
+        except duckdb.Error as e:
+            raise LoadError(f"{table}: cannot read {src.description}: {e}") from None
+        if not lazy:
+            src.close()
+        st = self._stage_info(table, name, src.description, plan, src.frame)
+        st.kind, st.notes = src.kind, notes
+        return st
+
+    def _stage_existing(self, table: str, because: list[str]) -> _Stage:
+        cols = [c for c in self.existing[table] if c not in TABLES[table].derived]
+        name = self._temp(f"_sj_stage_{table}", view=True)
+        self.con.execute(f"CREATE TEMP VIEW {_bare(name)} AS SELECT row_number() OVER () AS _row"
+                         + "".join(f", {ident(c)}" for c in cols) + f" FROM retail.{table}")
+        plan = ColumnPlan({c: c for c in cols}, [], [], cols)
+        st = self._stage_info(table, name, f"previous load, checked against the new "
+                                           f"{' and '.join(because)}", plan, None)
+        st.existing = True
+        return st
+
+    def _stage_info(self, table, name, description, plan, frame) -> _Stage:
+        types = {r[0]: r[1] for r in self.con.execute(f"DESCRIBE {name}").fetchall()}
+        rows = len(frame) if frame is not None else \
+            self.con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+        return _Stage(table, name, description, plan, types, rows, frame)
+
+    def _temp(self, bare: str, view: bool = False) -> str:
+        name = f"temp.main.{bare}"
+        kind = "VIEW" if view else "TABLE"
+        self.con.execute(f"DROP {kind} IF EXISTS {name}")
+        self.temps.append((kind, name))
+        return name
+
+    def _check_required(self, table: str, plan: ColumnPlan, final: set[str]) -> list[str]:
+        """Raise for a required column the source lacks; notes on the ones computed."""
+        notes: list[str] = []
+        spec = TABLES[table]
+        for c in spec.columns:
+            if not c.required or c.name in plan.used or c.name in spec.derived:
+                continue
+            if table == "orders" and c.name == "total":
+                if "order_lines" in final:
+                    notes.append("total computed as the sum of each order's line amounts")
+                    self.computed_total = True
+                    continue
+                raise missing_column_error("orders", "total", plan,
+                                           " (it can be computed when order_lines are loaded)")
+            if table == "order_lines" and c.name == "line_no":
+                notes.append("line_no numbered in source order within each order")
+                continue
+            if table == "order_lines" and c.name == "amount" and {
+                    "quantity", "unit_price"} <= set(plan.used):
+                notes.append("amount computed as quantity * unit_price")
+                continue
+            raise missing_column_error(table, c.name, plan)
+        return notes
+
+    # -- types -----------------------------------------------------------------------------
+    def _decide_id_types(self) -> dict[str, str]:
+        types: dict[str, str] = {}
+        for key, owner in KEY_OWNERS.items():
+            if owner in self.staged and key in self.staged[owner].types:
+                cols = [(owner, key)]
+            elif owner in self.existing:
+                types[key] = "BIGINT" if casts.family(self.existing[owner][key]) == "int" \
+                    else "VARCHAR"
+                continue
+            else:
+                cols = [(t, key) for t, st in self.staged.items() if key in st.types]
+            types[key] = "BIGINT" if all(self._integral(self.staged[t], c) for t, c in cols) \
+                else "VARCHAR"
+        return types
+
+    def _integral(self, st: _Stage, col: str) -> bool:
+        fam = casts.family(st.types[col])
+        if fam == "int":
+            return True
+        c = ident(col)
+        if fam == "float":
+            sql = f"SELECT bool_and({c} = trunc({c})) FROM {st.name}"
+        elif fam == "text":
+            v = casts.value(c, st.types[col])
+            sql = f"SELECT {casts.fits(v, 'BIGINT')} FROM {st.name}"
+        else:
+            return False
+        return self.con.execute(sql).fetchall()[0][0] is not False
+
+    def _infer_custom(self, st: _Stage) -> None:
+        text_cols = []
+        for col in st.plan.custom:
+            fam = casts.family(st.types[col])
+            if fam == "text" and st.kind == "csv":
+                text_cols.append(col)
+            else:
+                st.custom_types[col] = casts.custom_type(st.types[col]) or st.types[col]
+        if not text_cols:
+            return
+        aggs = [casts.fits(casts.value(ident(c), "VARCHAR"), t)
+                for c in text_cols for t in casts.TEXT_INFERENCE]
+        row = self.con.execute(f"SELECT {', '.join(aggs)} FROM {st.name}").fetchall()[0]
+        n = len(casts.TEXT_INFERENCE)
+        for i, col in enumerate(text_cols):
+            ok = row[i * n:(i + 1) * n]
+            st.custom_types[col] = next((t for t, fit in zip(casts.TEXT_INFERENCE, ok) if fit),
+                                        "VARCHAR")
+
+    # -- validation ------------------------------------------------------------------------
+    def _validate(self, st: _Stage, final: set[str]) -> None:
+        parents = {}
+        for p in final:
+            parents[p] = (f"{self.staged[p].typed} WHERE _reason IS NULL" if p in self.staged
+                          else f"retail.{p}")
+        plan = typed_rows(st.table, st.name, st.types, st.custom_types, parents, self.id_types,
+                          self.tz)
+        typed = self._temp(_bare(st.typed))
+        self.con.execute(f"CREATE TEMP TABLE {_bare(typed)} AS {plan.sql}")
+        if plan.duplicate is not None:
+            mark_duplicates(self.con, typed, TABLES[st.table].key, plan.duplicate)
+        self.issues[st.table] = plan.issues
+        self.warn_conds[st.table] = plan.warnings
+
+    # -- reporting -------------------------------------------------------------------------
+    def _table_report(self, st: _Stage) -> TableReport:
+        t = st.table
+        rep = TableReport(t, st.description, rows_read=st.rows,
+                          ignored_columns=list(st.plan.ignored), notes=list(st.notes))
+        issues = self.issues[t]
+        rejected = self.con.execute(f"SELECT _row, _reason FROM {st.typed} "
+                                    "WHERE _reason IS NOT NULL ORDER BY _row").df()
+        if len(rejected):
+            rows = self._source_rows(st, rejected["_row"].tolist())
+            rows.insert(1, "_reason", [issues[int(i)].message for i in rejected["_reason"]])
+            rep.rejected_rows = rows
+            for idx, n in sorted(rejected["_reason"].value_counts().items()):
+                issue = issues[int(idx)]
+                issue.count = int(n)
+                issue.examples = rows[rows["_reason"] == issue.message].head(EXAMPLES) \
+                    .reset_index(drop=True)
+                rep.reasons[issue.message] = issue
+        else:
+            rep.rejected_rows = pd.DataFrame(columns=["_row", "_reason"])
+        rep.rows_loaded = st.rows - len(rejected)
+        warns = self.warn_conds[t]
+        if warns:
+            counts = self.con.execute("SELECT " + ", ".join(
+                f"count(*) FILTER (WHERE _w{i})" for i in range(len(warns)))
+                + f" FROM {st.typed} WHERE _reason IS NULL").fetchall()[0]
+            for i, ((_, issue), n) in enumerate(zip(warns, counts)):
+                if n:
+                    ex = [r[0] for r in self.con.execute(
+                        f"SELECT _row FROM {st.typed} WHERE _reason IS NULL AND _w{i} "
+                        f"ORDER BY _row LIMIT {EXAMPLES}").fetchall()]
+                    issue.count = int(n)
+                    issue.examples = self._source_rows(st, ex)
+                    rep.warnings[issue.message] = issue
+        return rep
+
+    def _source_rows(self, st: _Stage, rows: list[int]) -> pd.DataFrame:
+        """The source rows ``rows`` (1-based) as given, with a leading ``_row`` column."""
+        if st.frame is not None:
+            out = st.frame.iloc[[r - 1 for r in rows]].copy()
+        else:
+            out = self.con.execute(f"SELECT * EXCLUDE (_row) FROM {st.name} WHERE _row IN "
+                                   "(SELECT unnest(?::BIGINT[])) ORDER BY _row", [rows]).df()
+            out = out.rename(columns=st.plan.used)
+        out.insert(0, "_row", rows)
+        return out
+
+    # -- writing ---------------------------------------------------------------------------
+    def _write(self, st: _Stage, rep: TableReport) -> None:
+        t, spec = st.table, TABLES[st.table]
+        cols = [ident(c) for c in spec.column_names] + [ident(c) for c in st.custom_types]
+        source = f"{st.typed} o"
+        if t == "orders" and self.computed_total and "total" not in st.types:
+            lines = self.staged["order_lines"].typed
+            source += (f" LEFT JOIN (SELECT order_id AS _k, CAST(sum(amount) AS {MONEY}) AS _t "
+                       f"FROM {lines} WHERE _reason IS NULL GROUP BY 1) l ON o.order_id = l._k")
+            cols[spec.column_names.index("total")] = "l._t AS total"
+        order = f" ORDER BY {SORT_KEY[t]}" if t in SORT_KEY else ""
+        self.con.execute(f"CREATE TABLE retail_new.{t} AS SELECT {', '.join(cols)} FROM {source} "
+                         f"WHERE o._reason IS NULL{order}")
+        if t == "orders" and "total" not in st.types and self.computed_total:
+            n = self.con.execute("SELECT count(*) FROM retail_new.orders WHERE total IS NULL"
+                                 ).fetchall()[0][0]
+            if n:
+                ex = self.con.execute(
+                    f"SELECT o._row FROM retail_new.orders n JOIN {st.typed} o USING (order_id) "
+                    f"WHERE n.total IS NULL AND o._reason IS NULL ORDER BY o._row "
+                    f"LIMIT {EXAMPLES}").fetchall()
+                issue = Issue("no_total", "total", "order without lines: total unknown (NULL)",
+                              int(n), self._source_rows(st, [r[0] for r in ex]))
+                rep.warnings[issue.message] = issue
+
+
+def _bare(name: str) -> str:
+    return name.split(".")[-1]
