@@ -127,8 +127,11 @@ class Compiler:
 
     def render(self, expression: exp.Expression, dialect: str = "duckdb",
                pretty: bool = False) -> tuple[str, dict]:
-        """SQL text and the placeholder values to bind."""
-        return expression.sql(dialect=dialect, pretty=pretty), dict(self.values)
+        """SQL text and the values of the placeholders it uses (a compiler may have bound
+        values for predicates the final query leaves out, e.g. ``Segment.explain``)."""
+        used = {p.name for p in expression.find_all(exp.Placeholder)}
+        return (expression.sql(dialect=dialect, pretty=pretty),
+                {k: v for k, v in self.values.items() if k in used})
 
     # -- tree ------------------------------------------------------------------------------
     def _node_pred(self, node: Node, path: tuple[int, ...]) -> exp.Expression:
@@ -193,10 +196,18 @@ class Compiler:
                 self._fail(f"{op!r} needs at least one value")
             e = exp.In(this=col, expressions=[self._typed(f, x) for x in items])
             return exp.Not(this=e) if op == "not in" else e
+        if f.type == TIMESTAMP:
+            # a day on a timestamp field: "<= D" and "> D" mean the end of day D, "= D" the
+            # calendar day (the same rule as first_order / last_order)
+            value = tuple(relative_date(x, self.as_of) if isinstance(x, RelativeDate) else x
+                          for x in value) if isinstance(value, tuple) else (
+                relative_date(value, self.as_of) if isinstance(value, RelativeDate) else value)
         if op == "between":
             if not isinstance(value, tuple) or len(value) != 2:
                 self._fail("'between' needs two values")
-            lo, hi = (self._typed(f, x) for x in value)
+            lo, hi = self._typed(f, value[0]), self._typed(f, value[1])
+            if f.type == TIMESTAMP and _is_day(value[1]):
+                hi = self._bind(_end_of_day(value[1]))
             return exp.Between(this=col, low=lo, high=hi)
         if op in ("contains", "not contains", "starts with", "ends with"):
             if f.type == LIST:
@@ -213,10 +224,12 @@ class Compiler:
                     e = exp.EndsWith(this=lower_col, expression=v)
             return exp.Not(this=e) if op == "not contains" else e
         if op in _CMP:
-            if f.type in (DATE, TIMESTAMP) and isinstance(value, dt.date) and not isinstance(
-                    value, dt.datetime) and f.type == TIMESTAMP and op in ("=", "!="):
-                col = exp.Cast(this=col, to=exp.DataType.build("DATE"))
-                return _CMP[op](this=col, expression=self._bind(value))
+            if f.type == TIMESTAMP and _is_day(value):
+                if op in ("=", "!="):
+                    col = exp.Cast(this=col, to=exp.DataType.build("DATE"))
+                    return _CMP[op](this=col, expression=self._bind(value))
+                if op in ("<=", ">"):
+                    return _CMP[op](this=col, expression=self._bind(_end_of_day(value)))
             return _CMP[op](this=col, expression=self._typed(f, value))
         self._fail(f"unknown operator {op!r}")
 
@@ -297,10 +310,12 @@ class Compiler:
                               b.filter, b.window)
             return self._compare_time(feat, b)
         if b.metric == "avg_ticket":
+            # spend / n  op  v  is compared as  spend  op  v * n  (n > 0): exact DECIMAL
+            # arithmetic, so 289.95 over 5 orders is >= 57.99 (a DOUBLE quotient is not)
             spend = self._term(src, "spend", b.filter, b.window)
             n = self._term(src, "orders", b.filter, b.window)
-            feat = exp.Div(this=spend, expression=exp.Nullif(this=n, expression=zero))
-            return self._compare_number(feat, b)
+            return self._compare_number(spend, b,
+                                        per=exp.Nullif(this=n, expression=zero))
         feat = self._term(src, {"orders": "orders", "spend": "spend", "units": "units",
                                 "distinct_products": "products"}[b.metric], b.filter, b.window)
         return self._compare_number(exp.Coalesce(this=feat, expressions=[zero]), b)
@@ -319,7 +334,8 @@ class Compiler:
                            f"(brand, category, channel, ...), not {type(r).__name__}")
         return out
 
-    def _compare_number(self, feat, b: Behaviour) -> exp.Expression:
+    def _compare_number(self, feat, b: Behaviour, per: exp.Expression | None = None
+                        ) -> exp.Expression:
         v = self._resolve(b.value)
         if b.op in ("is null", "is not null"):
             self._fail(f"{b.metric} is never missing; compare it with a number")
@@ -329,9 +345,13 @@ class Compiler:
         for x in vals:
             if isinstance(x, bool) or not isinstance(x, (int, Decimal)):
                 self._fail(f"{b.metric} is a number; {x!r} is not")
+        def bound(x):
+            e = self._bind(x)
+            return e if per is None else exp.Mul(this=e, expression=per.copy())
+
         if b.op == "between":
-            return exp.Between(this=feat, low=self._bind(v[0]), high=self._bind(v[1]))
-        return _CMP[b.op](this=feat, expression=self._bind(v))
+            return exp.Between(this=feat, low=bound(v[0]), high=bound(v[1]))
+        return _CMP[b.op](this=feat, expression=bound(v))
 
     def _compare_time(self, feat, b: Behaviour) -> exp.Expression:
         if b.op == "is null":
@@ -491,6 +511,14 @@ class Compiler:
             return node
 
         return tree.transform(swap)
+
+
+def _is_day(v) -> bool:
+    return isinstance(v, dt.date) and not isinstance(v, dt.datetime)
+
+
+def _end_of_day(d: dt.date) -> dt.datetime:
+    return start_of_day(d + dt.timedelta(days=1)) - dt.timedelta(microseconds=1)
 
 
 def compile_segment(tree: Node, registry: FieldRegistry, as_of: dt.datetime,
