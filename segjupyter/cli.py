@@ -36,7 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     # segjupyter/segments/commands.py.
     from .segments.commands import add_commands as _add_catalog_commands
     _add_catalog_commands(sub)
-    # Face commands (dashboard, report) register here too.
+    # Face commands (dashboard, report, refresh-notebook); their work lives in
+    # segjupyter/serve.py and segjupyter/report.py.
+    from .report import add_commands as _add_report_commands
+    from .serve import add_command as _add_dashboard_command
+    _add_dashboard_command(sub)
+    _add_report_commands(sub)
     return parser
 
 

@@ -110,19 +110,20 @@ class Compiler:
         table the compiled predicates need."""
         sel = exp.select(*projections).from_(exp.to_table("customers").as_("c"))
         for src, cte in self._passes():
-            sel = sel.with_(src, as_=cte)
+            sel = sel.with_(src, as_=cte, copy=False)
             sel = sel.join(exp.to_table(src), on=exp.EQ(this=_col(src, "customer_id"),
                                                          expression=_col("c", "customer_id")),
-                           join_type="left")
+                           join_type="left", copy=False)
         for name, sql in (("rfm", derived.RFM_SQL), ("lc", derived.LIFECYCLE_SQL)):
             if name in self._uses:
                 sub = self._derived_query(sql)
-                sel = sel.with_(f"d_{name}", as_=sub)
+                sel = sel.with_(f"d_{name}", as_=sub, copy=False)
                 sel = sel.join(exp.to_table(f"d_{name}"),
                                on=exp.EQ(this=_col(f"d_{name}", "customer_id"),
-                                         expression=_col("c", "customer_id")), join_type="left")
+                                         expression=_col("c", "customer_id")), join_type="left",
+                               copy=False)
         if where is not None:
-            sel = sel.where(where)
+            sel = sel.where(where, copy=False)
         return sel
 
     def render(self, expression: exp.Expression, dialect: str = "duckdb",

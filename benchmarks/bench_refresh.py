@@ -1,0 +1,155 @@
+"""Refreshing 50 varied saved segments: ``refresh_all`` (one shared pass) against 50
+separate ``refresh`` calls, in the same run, on demo M.
+
+    .venv/bin/python benchmarks/bench_refresh.py [--workspace /tmp/segjupyter-bench-M]
+                                                 [--size M] [--segments 50]
+
+The demo is built into ``--workspace`` unless it already holds it (the analytics benchmark
+uses the same folder). Two identical sets of segments are saved (``bench_refresh_a_*`` and
+``bench_refresh_b_*``) so both ways do the same work: set A is refreshed with one
+``refresh_all``, set B with one ``refresh`` per segment; first as of the demo's reference
+date (every member enters: the largest write), then ``--days`` daily refreshes (as_of one,
+two, three days later: few changes; the median is printed, as the machine may be noisy).
+Timings include the catalog writes. The members of A and B are compared at the end: the
+two ways must agree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+
+from segjupyter.rules.model import (Attribute, Behaviour, Derived, Group, MonthDay,
+                                    RelativeDate, Window)
+
+PREFIX = "bench_refresh_"
+
+
+def varied_segments(ws, n: int = 50) -> list[Group]:
+    """``n`` different rule trees over every kind of condition (attributes, behaviour
+    over orders / lines / events with filters and windows, RFM and lifecycle, and / or /
+    not), built from the values of the workspace's fields."""
+    f = ws.fields
+    cities = list(f.customer["city"].values) or ["Madrid"]
+    brands = list(f.purchase["brand"].values)
+    cats = list(f.purchase["category"].values)
+    codes = list(f.purchase["offer_code"].values)
+    channels = list(f.purchase["channel"].values)
+    rfm = ["champions", "loyal", "at risk", "hibernating", "potential loyalist", "new"]
+    life = ["new", "active", "at risk", "hibernating", "lost"]
+
+    def last(k, unit):
+        return Window("last", n=k, unit=unit)
+
+    makers = [
+        lambda i: Attribute("city", "=", cities[i % len(cities)]),
+        lambda i: Group("and", (Attribute("subscribed", "is true"),
+                                Behaviour("spend", ">=", 100 + 50 * (i % 7),
+                                          window=last(6 + i % 7, "month")))),
+        lambda i: Behaviour("orders", ">=", 2 + i % 5, window=last(90 + 30 * (i % 4), "day")),
+        lambda i: Behaviour("bought", filter=Group("and", (
+            Attribute("brand", "=", brands[i % len(brands)]),
+            Attribute("category", "=", cats[i % len(cats)]))), window=last(6, "month")),
+        lambda i: Group("and", (Attribute("city", "in", tuple(cities[i % 3: i % 3 + 3])),
+                                Behaviour("units", ">=", 5 + i % 10, filter=Group("and", (
+                                    Attribute("category", "=", cats[(i + 1) % len(cats)]),)),
+                                          window=last(12, "month")))),
+        lambda i: Derived("rfm_segment", "=", rfm[i % len(rfm)]),
+        lambda i: Derived("lifecycle", "=", life[i % len(life)]),
+        lambda i: Behaviour("last_order", "<=", RelativeDate(-(60 + 10 * (i % 9)))),
+        lambda i: Group("and", (Attribute("subscribed", "is true"),
+                                Behaviour("events", ">=", 1 + i % 3, window=last(90, "day"),
+                                          event_type="email_open"))),
+        lambda i: Behaviour("orders", ">=", 1 + i % 3, filter=Group("and", (
+            Attribute("offer_code", "=", codes[i % len(codes)]),)), window=last(12, "month")),
+        lambda i: Group("and", (
+            Behaviour("bought", filter=Group("and", (Attribute("channel", "=",
+                                                               channels[i % len(channels)]),)),
+                      window=last(12, "month")),
+            Behaviour("bought", filter=Group("and", (Attribute(
+                "channel", "=", channels[(i + 1) % len(channels)]),)),
+                      window=last(12, "month"))), negate=i % 2 == 1),
+        lambda i: Group("or", (Behaviour("avg_ticket", ">=", 40 + 5 * (i % 6)),
+                               Behaviour("distinct_products", ">=", 8 + i % 5,
+                                         window=last(12, "month")))),
+        lambda i: Attribute("birth_date", "between",
+                            (MonthDay(1 + i % 12, 1), MonthDay(1 + (i + 1) % 12, 15)),
+                            ignore_year=True),
+        lambda i: Group("and", (Attribute("registered_at", ">=", RelativeDate(-365 * (1 + i % 3))),
+                                Behaviour("orders", "=", 1))),
+    ]
+    return [Group("and", (makers[i % len(makers)](i),)) for i in range(n)]
+
+
+def _reset(ws) -> None:
+    for name in [n for n in ws.segments.names() if n.startswith(PREFIX)][::-1]:
+        ws.segments.delete(name)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workspace", default="/tmp/segjupyter-bench-M")
+    ap.add_argument("--size", default="M")
+    ap.add_argument("--segments", type=int, default=50)
+    ap.add_argument("--days", type=int, default=3, help="daily rounds after the first")
+    args = ap.parse_args(argv)
+
+    import segjupyter
+    t = time.perf_counter()
+    ws = segjupyter.demo.build(args.workspace, size=args.size)
+    print(f"demo {args.size} ready at {args.workspace} in {time.perf_counter() - t:.1f} s "
+          f"({ws.tables.get('customers', 0):,} customers, {ws.tables.get('orders', 0):,} "
+          f"orders, {ws.tables.get('order_lines', 0):,} lines)")
+    cat = ws.segments
+    _reset(ws)
+    trees = varied_segments(ws, args.segments)
+    a = [f"{PREFIX}a_{i:03d}" for i in range(len(trees))]
+    b = [f"{PREFIX}b_{i:03d}" for i in range(len(trees))]
+    for names in (a, b):
+        for name, tree in zip(names, trees):
+            cat.save(tree, name=name)
+    day0 = ws.now()
+    ws.segment(trees[3]).count(as_of=day0)  # warm the file cache before timing
+
+    print(f"{'round':<28}{'refresh_all (A)':>17}{'50 x refresh (B)':>18}{'ratio B/A':>11}")
+    rows = []
+    rounds = [("first evaluation", day0)] + [
+        (f"daily (as_of + {d} day{'s' if d > 1 else ''})", day0 + dt.timedelta(days=d))
+        for d in range(1, args.days + 1)]
+    for label, as_of in rounds:
+        t = time.perf_counter()
+        res = cat.refresh_all(as_of=as_of, progress=False, names=a)
+        t_all = time.perf_counter() - t
+        if res["error"].notna().any():
+            print(res[res["error"].notna()], file=sys.stderr)
+            return 1
+        t = time.perf_counter()
+        for name in b:
+            cat.refresh(name, as_of=as_of)
+        t_sep = time.perf_counter() - t
+        moved = int(res["entered"].sum() + res["left"].sum())
+        rows.append((label, t_all, t_sep))
+        print(f"{label:<28}{t_all:>15.2f} s{t_sep:>16.2f} s{t_sep / t_all:>10.1f}x"
+              f"   ({int(res['customers'].sum()):,} memberships, {moved:,} entries+exits)")
+    daily = sorted(rows[1:], key=lambda r: r[2] / r[1])
+    if daily:
+        mid = daily[len(daily) // 2]
+        print(f"{'daily, median ratio':<28}{mid[1]:>15.2f} s{mid[2]:>16.2f} s"
+              f"{mid[2] / mid[1]:>10.1f}x")
+    for x, y in zip(a, b):
+        if cat.member_ids(x) != cat.member_ids(y):
+            print(f"MISMATCH: {x} and {y} differ", file=sys.stderr)
+            return 1
+    print("members of A and B identical for all segments")
+    threads = ws.sql("SELECT current_setting('threads')").scalar()
+    print(f"cpu count {os.cpu_count()}, DuckDB threads {threads}")
+    _reset(ws)
+    ws.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
