@@ -107,3 +107,8 @@ class CatalogError(SegjupyterError):
 class AnalyticsError(SegjupyterError, ValueError):
     """An analytics argument is not valid: a period that does not parse or ends before it
     starts, an unknown frequency, ranking, attribution or metric."""
+
+
+class NotebookError(SegjupyterError):
+    """A curated notebook run (papermill: report, refresh job) failed; the message names the
+    notebook and carries the error raised in it."""
