@@ -213,6 +213,11 @@ class Compiler:
         if op in ("contains", "not contains", "starts with", "ends with"):
             if f.type == LIST:
                 e = exp.ArrayContains(this=col, expression=self._bind(self._text(f, value)))
+                if op == "not contains":
+                    # a missing list is false here in every dialect (postgres and bigquery
+                    # print ARRAY_CONTAINS of NULL as FALSE, so NOT of it would be true)
+                    return exp.and_(exp.Not(this=e),
+                                    exp.Not(this=exp.Is(this=col.copy(), expression=exp.null())))
             else:
                 lower_col = exp.Lower(this=col)
                 v = exp.Lower(this=self._bind(self._text(f, value)))

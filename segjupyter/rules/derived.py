@@ -6,9 +6,9 @@ the analytics layer for the RFM dashboard. Everything is computed as of ``as_of`
 * **RFM** looks at the orders of the ``RFM_DAYS`` (365) days up to ``as_of``. Recency is the
   last order time, frequency the number of orders, monetary the spend. Each is scored 1..5 by
   its cumulative distribution among the customers who ordered in that period:
-  ``score = ceil(5 * k / n)`` with ``k`` the number of customers whose value is lower or equal
-  (so ties get the same score and the result is deterministic). Higher is better (recent,
-  frequent, big spender).
+  ``score = ceil(5 * k / n)`` with ``k`` the number of customers whose value is lower, plus one
+  (its rank; ties get the same score, the lowest their group reaches, and the result is
+  deterministic). Higher is better (recent, frequent, big spender).
 * **Named RFM segments** use the standard R × F map (``RFM_MAP``); customers who ordered before
   the period but not in it are ``lost``; customers who never ordered have none.
 * **Lifecycle**: ``prospect`` (never ordered), ``new`` (first order in the last 90 days),
@@ -63,7 +63,10 @@ def _segment_case() -> str:
 
 
 def _score(col: str) -> str:
-    return (f"CAST((5 * COUNT(*) OVER (ORDER BY {col}) + COUNT(*) OVER () - 1) "
+    # RANK() = customers with a lower value + 1: a large tie at the bottom (one-time buyers)
+    # scores 1, where "lower or equal" would lift it to 2 and leave F = 1 (new, promising)
+    # empty on any shop where more than a fifth of customers ordered once
+    return (f"CAST((5 * RANK() OVER (ORDER BY {col}) + COUNT(*) OVER () - 1) "
             f"// COUNT(*) OVER () AS INTEGER)")
 
 

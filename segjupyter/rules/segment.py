@@ -72,25 +72,31 @@ class Segment:
         return Segment(self.workspace, self.tree, self.name, {**self.params, **params})
 
     # -- set algebra -----------------------------------------------------------------------
-    def _combine(self, other: "Segment", tree) -> "Segment":
+    def _combine(self, other: "Segment", op: str, negate_other: bool = False) -> "Segment":
         if not isinstance(other, Segment):
-            return NotImplemented
-        return Segment(self.workspace, tree, None, {**self.params, **other.params})
+            return NotImplemented  # so that `seg & 3` is a TypeError
+        right = _negate(other.tree) if negate_other else other.tree
+        return Segment(self.workspace, Group(op, (self.tree, right)), None,
+                       {**self.params, **other.params})
 
     def __and__(self, other):
-        return self._combine(other, Group("and", (self.tree, other.tree)))
+        return self._combine(other, "and")
 
     def __or__(self, other):
-        return self._combine(other, Group("or", (self.tree, other.tree)))
+        return self._combine(other, "or")
 
     def __sub__(self, other):
-        return self._combine(other, Group("and", (self.tree, _negate(other.tree))))
+        return self._combine(other, "and", negate_other=True)
 
     def __invert__(self):
         return Segment(self.workspace, _negate(self.tree), None, self.params)
 
     # -- compilation -----------------------------------------------------------------------
-    def _compiler(self, as_of, con=None, inline=False) -> Compiler:
+    def _compiler(self, as_of, con=None, inline=False,
+                  temp_tables: list[str] | None = None) -> Compiler:
+        """A compiler for this segment; advanced SQL runs in the sandbox now and its ids go
+        to a temp table on ``con`` (its name appended to ``temp_tables`` when given, for the
+        caller to drop)."""
         ws = self.workspace
         key_type = ws.fields.customer["customer_id"].sql_type \
             if "customer_id" in ws.fields.customer else "VARCHAR"
@@ -106,14 +112,22 @@ class Segment:
             if inline or con is None:
                 from .sandbox import single_select
                 inner = sqlglot.parse_one(single_select(query), read="duckdb")
-                return exp.select("customer_id").from_(exp.Subquery(this=inner, alias="q"))
+                # qualified with the subquery's alias, so that a query without a customer_id
+                # column can never bind to the outer customers row (which matches everyone)
+                col = exp.column(_id_column(inner), table="q", quoted=True)
+                return exp.select(col).from_(inner.subquery("q"))
             ids = run_sandboxed(ws.storage, query)
             table = f"_sj_sql_{next(_ids)}"
             con.register(table + "_df", ids)
-            con.execute(f'CREATE OR REPLACE TEMP TABLE "{table}" AS '
-                        f'SELECT CAST(customer_id AS {key_type}) AS customer_id '
-                        f'FROM "{table}_df"')
-            con.unregister(table + "_df")
+            try:
+                # ids of another type that are not customers are ignored, not an error
+                con.execute(f'CREATE OR REPLACE TEMP TABLE "{table}" AS '
+                            f'SELECT TRY_CAST(customer_id AS {key_type}) AS customer_id '
+                            f'FROM "{table}_df"')
+            finally:
+                con.unregister(table + "_df")
+            if temp_tables is not None:
+                temp_tables.append(table)
             return exp.select("customer_id").from_(exp.table_(table, db="main", catalog="temp"))
 
         return Compiler(ws.fields, ws.resolve_as_of(as_of), self.params, inline=inline,
@@ -148,10 +162,15 @@ class Segment:
     def _run(self, build, as_of) -> pd.DataFrame:
         ws = self.workspace
         with ws.storage.read(catalog=self._needs_catalog()) as con:
-            c = self._compiler(as_of, con=con)
-            query = build(c, c.predicate(self.tree))
-            text, values = c.render(query)
-            return con.execute(text, values).df()
+            temp_tables: list[str] = []
+            try:
+                c = self._compiler(as_of, con=con, temp_tables=temp_tables)
+                query = build(c, c.predicate(self.tree))
+                text, values = c.render(query)
+                return con.execute(text, values).df()
+            finally:  # ids of advanced-SQL conditions live for one evaluation only
+                for table in temp_tables:
+                    con.execute(f'DROP TABLE IF EXISTS temp.main."{table}"')
 
     # -- evaluation ------------------------------------------------------------------------
     def count(self, as_of=None) -> int:
@@ -267,6 +286,17 @@ class Segment:
             self.params == other.params
 
     __hash__ = None
+
+
+def _id_column(query: exp.Expression) -> str:
+    """The column of an advanced-SQL query that holds customer ids: ``customer_id``, or its
+    only column (the rule the sandbox applies to the result)."""
+    selects = query.selects if isinstance(query, exp.Query) else []
+    names = [p.alias_or_name for p in selects]
+    if any(isinstance(p, exp.Star) or (isinstance(p, exp.Column) and p.is_star)
+           for p in selects) or "customer_id" in [n.lower() for n in names]:
+        return "customer_id"
+    return names[0] if len(names) == 1 and names[0] else "customer_id"
 
 
 def _negate(tree: Group) -> Group:
