@@ -92,11 +92,9 @@ class Segment:
         return Segment(self.workspace, _negate(self.tree), None, self.params)
 
     # -- compilation -----------------------------------------------------------------------
-    def _compiler(self, as_of, con=None, inline=False,
-                  temp_tables: list[str] | None = None) -> Compiler:
+    def _compiler(self, as_of, con=None, inline=False) -> Compiler:
         """A compiler for this segment; advanced SQL runs in the sandbox now and its ids go
-        to a temp table on ``con`` (its name appended to ``temp_tables`` when given, for the
-        caller to drop)."""
+        to a temp table on ``con``, dropped when the storage operation ends."""
         ws = self.workspace
         key_type = ws.fields.customer["customer_id"].sql_type \
             if "customer_id" in ws.fields.customer else "VARCHAR"
@@ -126,8 +124,7 @@ class Segment:
                             f'FROM "{table}_df"')
             finally:
                 con.unregister(table + "_df")
-            if temp_tables is not None:
-                temp_tables.append(table)
+            ws.storage.drop_after_operation(table)
             return exp.select("customer_id").from_(exp.table_(table, db="main", catalog="temp"))
 
         return Compiler(ws.fields, ws.resolve_as_of(as_of), self.params, inline=inline,
@@ -162,15 +159,10 @@ class Segment:
     def _run(self, build, as_of) -> pd.DataFrame:
         ws = self.workspace
         with ws.storage.read(catalog=self._needs_catalog()) as con:
-            temp_tables: list[str] = []
-            try:
-                c = self._compiler(as_of, con=con, temp_tables=temp_tables)
-                query = build(c, c.predicate(self.tree))
-                text, values = c.render(query)
-                return con.execute(text, values).df()
-            finally:  # ids of advanced-SQL conditions live for one evaluation only
-                for table in temp_tables:
-                    con.execute(f'DROP TABLE IF EXISTS temp.main."{table}"')
+            c = self._compiler(as_of, con=con)
+            query = build(c, c.predicate(self.tree))
+            text, values = c.render(query)
+            return con.execute(text, values).df()
 
     # -- evaluation ------------------------------------------------------------------------
     def count(self, as_of=None) -> int:

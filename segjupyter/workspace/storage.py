@@ -122,6 +122,7 @@ class Storage:
         self._catalog_mode: str | None = None  # None | "ro" | "rw"
         self._depth = 0
         self.closed = False
+        self._scratch: list[str] = []  # temp tables to drop after the operation
         self.read_only = False  # set by open(..., read_only=True): dashboards never write
         self.last_wait = 0.0  # seconds the last operation waited on locks (for tests/benchmarks)
         if not self.retail_path.exists():
@@ -260,6 +261,18 @@ class Storage:
                 self._depth -= 1
                 if opened:
                     self._close_catalog()
+                if outer:
+                    self._drop_scratch()
+
+    def drop_after_operation(self, temp_table: str) -> None:
+        """Drop ``temp.main.<temp_table>`` when the current outermost operation ends (the
+        ids of an advanced-SQL condition live for one evaluation only)."""
+        self._scratch.append(temp_table)
+
+    def _drop_scratch(self) -> None:
+        while self._scratch:
+            name = self._scratch.pop().replace('"', '""')
+            self._con.execute(f'DROP TABLE IF EXISTS temp.main."{name}"')
 
     # -- public ---------------------------------------------------------------------------
     def read(self, catalog: bool = False) -> "contextmanager[duckdb.DuckDBPyConnection]":
