@@ -21,7 +21,7 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 demo: install
-	$(VENV)/bin/segjupyter demo $(DEMO_WS)
+	$(VENV)/bin/segjupyter dashboard $(DEMO_WS) --build-demo --port $(PORT)
 
 test: install chromium
 	$(PY) -m pytest $(PYTEST_ARGS)

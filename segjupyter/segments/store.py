@@ -112,6 +112,11 @@ def ensure_schema(storage) -> None:
             "AND table_name = 'snapshot_rows'").fetchone()
     if row[0]:
         return
+    if storage.read_only:
+        from ..errors import CatalogError
+        raise CatalogError(f"workspace {storage.root} has no segment catalog yet and is open "
+                           "read-only; open it once read-write (e.g. `segjupyter refresh`) "
+                           "to create it")
     with storage.write() as con:
         for stmt in DDL:
             con.execute(stmt)

@@ -175,7 +175,9 @@ class SegmentList(W.VBox):
                                   layout=W.Layout(align_items="center")), "sj-confirm-delete")
         show(self.confirm, False)
         self.detail = css(W.VBox([]), "sj-list-detail")
-        self.children = (style_html(), filters, header, self.body, self.empty, self.confirm,
+        # read-only: the delete confirmation is not even in the page
+        confirm = () if read_only else (self.confirm,)
+        self.children = (style_html(), filters, header, self.body, self.empty, *confirm,
                          self.message, self.detail)
         self.reload()
 
