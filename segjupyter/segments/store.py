@@ -113,8 +113,8 @@ def ensure_schema(storage) -> None:
     if row[0]:
         return
     if storage.read_only:
-        from ..errors import CatalogError
-        raise CatalogError(f"workspace {storage.root} has no segment catalog yet and is open "
+        from ..errors import WorkspaceError
+        raise WorkspaceError(f"workspace {storage.root} has no segment catalog yet and is open "
                            "read-only; open it once read-write (e.g. `segjupyter refresh`) "
                            "to create it")
     with storage.write() as con:
