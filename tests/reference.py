@@ -159,9 +159,31 @@ class _Ctx:
     def day(self, v) -> pd.Timestamp:
         """The calendar day (midnight) a date-like value names."""
         if isinstance(v, RelativeDate):
-            base = self.as_of.normalize()
-            return base + pd.DateOffset(**{v.unit + "s": v.amount})
+            today = self.as_of.normalize()
+            step = pd.DateOffset(**{v.unit + "s": v.amount})
+            if v.anchor is None:
+                return today + step
+            month_start = today.replace(day=1)
+            if v.anchor == "month_start":
+                return month_start + step
+            if v.anchor == "month_end":
+                if v.unit in ("month", "year"):  # lands on the end of the month it reaches
+                    return month_start + step + pd.offsets.MonthEnd(0)
+                return today + pd.offsets.MonthEnd(0) + step
+            year = pd.Timestamp(today.year, 1, 1) if v.anchor == "year_start" else \
+                pd.Timestamp(today.year, 12, 31)
+            return year + step
         return pd.Timestamp(v).normalize()
+
+    def month_day(self, v, range_end: bool) -> int:
+        """``month * 100 + day`` of a year-ignoring bound; a relative one is its day's, and
+        Feb 28 of a year without Feb 29 ending a range counts as Feb 29."""
+        if not isinstance(v, RelativeDate):
+            return v.month * 100 + v.day
+        d = self.day(v)
+        if range_end and (d.month, d.day) == (2, 28) and not d.is_leap_year:
+            return 229
+        return d.month * 100 + d.day
 
     def end_of(self, day: pd.Timestamp) -> pd.Timestamp:
         return day + pd.Timedelta(days=1) - US
@@ -206,7 +228,7 @@ class _Ctx:
         if op in ("is true", "is false"):
             return _bool(s == (op == "is true"))
         if getattr(n, "ignore_year", False):
-            lo, hi = (x.month * 100 + x.day for x in v)
+            lo, hi = self.month_day(v[0], False), self.month_day(v[1], True)
             md = s.dt.month * 100 + s.dt.day
             inside = (md >= lo) & (md <= hi) if lo <= hi else (md >= lo) | (md <= hi)
             return _bool(inside)

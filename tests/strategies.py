@@ -22,10 +22,10 @@ from functools import lru_cache
 
 from hypothesis import strategies as st
 
-from segjupyter.rules.model import (ATTRIBUTE_OPERATORS, COMPARISONS, LIFECYCLE_STAGES,
-                                    RFM_SEGMENTS, UNITS, Attribute, Behaviour, Derived, Group,
-                                    MonthDay, Param, RelativeDate, SegmentRef, Sql, Window,
-                                    canonical, norm_value)
+from segjupyter.rules.model import (ANCHORS, ATTRIBUTE_OPERATORS, COMPARISONS,
+                                    LIFECYCLE_STAGES, RFM_SEGMENTS, UNITS, Attribute,
+                                    Behaviour, Derived, Group, MonthDay, Param, RelativeDate,
+                                    SegmentRef, Sql, Window, canonical, norm_value)
 
 # -- demo vocabularies (segjupyter/demo/reference.py, people.py, population.py, events.py) --
 CITIES = ("Madrid", "Barcelona", "Valencia", "Sevilla", "Málaga", "A Coruña", "Lisboa",
@@ -115,13 +115,18 @@ def demo_datetimes():
 _RELATIVE_LIMITS = {"day": 400, "week": 60, "month": 36, "year": 3}
 
 
+#: as_of's day half of the time, else the start / end of its month or year
+anchors = st.one_of(st.none(), st.sampled_from(ANCHORS[1:]))
+
+
 @st.composite
 def relative_dates(draw, past_only: bool = True):
-    """Relative dates (``-30d``); in the past only unless ``past_only`` is False."""
+    """Relative dates (``-30d``, ``start of month -1m``); the offset is zero or negative
+    unless ``past_only`` is False."""
     unit = draw(st.sampled_from(UNITS))
     limit = _RELATIVE_LIMITS[unit]
     n = draw(st.integers(0 if past_only else -limit, limit))
-    return RelativeDate(-n if past_only else n, unit)
+    return RelativeDate(-n if past_only else n, unit, draw(anchors))
 
 
 _MONTH_LENGTHS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -134,6 +139,12 @@ def month_days(draw):
     return MonthDay(month, draw(st.integers(1, _MONTH_LENGTHS[month - 1])))
 
 
+def year_ignoring_values(params: bool = False):
+    """Bounds of a year-ignoring range: month-days or relative dates (``today``, ``+7d``,
+    ``start of month``)."""
+    return _param_or(st.one_of(month_days(), relative_dates(past_only=False)), params)
+
+
 def _ordered(pair):
     a, b = pair
     return (a, b) if a <= b else (b, a)
@@ -144,9 +155,9 @@ def date_pairs(draw, single):
     """(earlier, later) pairs of ``single`` dates, or of relative dates in one unit."""
     if draw(st.booleans()):
         return _ordered((draw(single), draw(single)))
-    unit = draw(st.sampled_from(UNITS))
+    unit, anchor = draw(st.sampled_from(UNITS)), draw(anchors)
     a, b = draw(st.integers(0, 36)), draw(st.integers(0, 36))
-    return RelativeDate(-max(a, b), unit), RelativeDate(-min(a, b), unit)
+    return RelativeDate(-max(a, b), unit, anchor), RelativeDate(-min(a, b), unit, anchor)
 
 
 @lru_cache(maxsize=None)
@@ -156,7 +167,8 @@ def odd_values(params: bool = False):
         st.decimals(allow_nan=False, allow_infinity=False),
         st.dates(), st.datetimes(),
         relative_dates(past_only=False),
-        st.builds(RelativeDate, st.integers(-100_000, 100_000), st.sampled_from(UNITS))),
+        st.builds(RelativeDate, st.integers(-100_000, 100_000), st.sampled_from(UNITS),
+                  st.sampled_from(ANCHORS))),
         params)
 
 
@@ -202,7 +214,8 @@ def _attribute(draw, fields: dict, params: bool):
         return Attribute(name, op, draw(_substring(values, op == "ends with")))
     if op == "between":
         if name == "birth_date" and draw(st.booleans()):
-            return Attribute(name, op, draw(st.tuples(month_days(), month_days())),
+            return Attribute(name, op, draw(st.tuples(year_ignoring_values(),
+                                                      year_ignoring_values())),
                              ignore_year=True)
         single = (demo_dates(dt.date(1940, 1, 1), dt.date(2008, 12, 31))
                   if name == "birth_date" else demo_dates())
@@ -223,7 +236,7 @@ def _odd_attribute(draw, params: bool):
         return Attribute(name, op, tuple(draw(st.lists(odd_values(params), max_size=4))))
     if op == "between":
         if draw(st.booleans()):
-            md = _param_or(month_days(), params)
+            md = year_ignoring_values(params)
             return Attribute(name, op, (draw(md), draw(md)), ignore_year=True)
         return Attribute(name, op, (draw(odd_values(params)), draw(odd_values(params))))
     return Attribute(name, op, draw(odd_values(params)))

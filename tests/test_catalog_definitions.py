@@ -12,7 +12,7 @@ import pytest
 import catalog_frames as cf
 import segjupyter
 from segjupyter.errors import CatalogError
-from segjupyter.rules.model import (Attribute, Behaviour, Derived, Group, MonthDay, Param,
+from segjupyter.rules.model import (Attribute, Behaviour, Derived, Group, RelativeDate,
                                     Window)
 from segjupyter.segments.templates import TEMPLATES, build, gallery
 
@@ -132,10 +132,23 @@ def test_templates_gallery_builds_and_means_what_it_says(demo, demo_frames):
     expect = sorted(c for c in n_all.index if n_all[c] >= 3 and last[c] < cut)
     got = build(demo, "lapsed_buyers", min_orders=3, days=120).member_ids(as_of=AS_OF).tolist()
     assert got == expect and len(got) > 10
-    # birthday in March, any year
-    expect = sorted(customers.loc[pd.to_datetime(customers["birth_date"]).dt.month == 3,
+    # birthday this month, any year: as of a day in March, the March birthdays
+    born = pd.to_datetime(customers["birth_date"])
+    expect = sorted(customers.loc[born.dt.month == 3, "customer_id"])
+    got = build(demo, "birthday_this_month").member_ids(as_of="2026-03-15").tolist()
+    assert got == expect and len(got) > 10
+    # birthday in the next 7 days, across the new year
+    days = pd.date_range("2025-12-29", "2026-01-05")
+    soon = set(zip(days.month, days.day))
+    expect = sorted(customers.loc[[(m, d) in soon for m, d in zip(born.dt.month, born.dt.day)],
                                   "customer_id"])
-    assert build(demo, "birthday_this_month", month=3).member_ids(as_of=AS_OF).tolist() == expect
+    got = build(demo, "birthday_next_7_days").member_ids(as_of="2025-12-29").tolist()
+    assert got == expect and len(got) > 10
+    # new customers this month: first order since the 1st of as_of's month
+    first = upto.groupby("customer_id")["ordered_at"].min()
+    expect = sorted(first[first >= pd.Timestamp("2026-06-01")].index)
+    got = build(demo, "new_customers_this_month").member_ids(as_of=AS_OF).tolist()
+    assert got == expect and len(got) > 10
     with pytest.raises(CatalogError, match="did you mean 'high_spenders'"):
         build(demo, "high_spender")
     with pytest.raises(CatalogError, match="no parameter 'minimum'"):
@@ -190,6 +203,37 @@ def test_template_trees_are_plain_values(demo):
         window=Window("last", 6, "month")),))
     assert build(demo, "rfm_champions").tree == Group("and", (
         Derived("rfm_segment", "in", ("champions",)),))
-    bday = build(demo, "birthday_this_month", month=2).tree.rules[0]
-    assert bday.value == (MonthDay(2, 1), MonthDay(2, 29)) and not any(
-        isinstance(v, Param) for v in bday.value)
+    bday = build(demo, "birthday_this_month")
+    assert bday.text == "birth_date between start of month and end of month ignore year"
+    assert bday.tree.rules[0].value == (RelativeDate(0, "day", "month_start"),
+                                        RelativeDate(0, "day", "month_end"))
+    assert build(demo, "birthday_next_7_days", days=3).text == \
+        "birth_date between today and +3d ignore year"
+    assert build(demo, "new_customers_this_month").text == "first_order >= start of month"
+    with pytest.raises(CatalogError, match="days must be 0..365"):
+        build(demo, "birthday_next_7_days", days=400)
+    with pytest.raises(CatalogError, match="no parameter 'month'"):
+        build(demo, "birthday_this_month", month=2)
+
+
+def test_saved_birthday_this_month_rolls_with_each_refresh(demo_ws_path, tmp_path):
+    """A dynamic "birthday this month" segment saved once holds, at each refresh, the
+    customers born in the month of that refresh's as_of."""
+    (tmp_path / "ws").mkdir()
+    shutil.copy(f"{demo_ws_path}/retail.duckdb", tmp_path / "ws" / "retail.duckdb")
+    ws = segjupyter.open(tmp_path / "ws")
+    cat = ws.segments
+    cat.save(cat.from_template("birthday_this_month"), name="bday")
+    born = ws.sql("SELECT customer_id, birth_date FROM customers").df()
+    month = pd.to_datetime(born["birth_date"]).dt.month
+    seen = {}
+    for as_of, m in (("2026-02-28", 2), ("2026-03-01", 3), ("2026-12-31", 12)):
+        cat.refresh("bday", as_of=as_of)
+        seen[m] = cat.member_ids("bday")
+        assert seen[m] == sorted(born.loc[month == m, "customer_id"]), as_of
+        assert len(seen[m]) > 10
+    assert not set(seen[2]) & set(seen[3])
+    # Feb 29 birthdays are in February's members although 2026 has no Feb 29
+    leap = pd.to_datetime(born["birth_date"]).dt.day.eq(29) & month.eq(2)
+    assert leap.any() and set(born.loc[leap, "customer_id"]) <= set(seen[2])
+    ws.close()

@@ -19,10 +19,11 @@ import pytest
 import sqlglot
 
 import segjupyter
+from segjupyter.errors import RuleValidationError
 from segjupyter.rules.compile import compile_segment
 from segjupyter.rules.model import (Attribute as A, Behaviour as B, Derived as D,
-                                    Group as G, Param, RelativeDate as Rel, Sql, Window as W,
-                                    walk)
+                                    Group as G, MonthDay, Param, RelativeDate as Rel, Sql,
+                                    Window as W, walk)
 
 import handmade
 from reference import LINE_FIELDS, PRODUCT_FIELDS, Reference
@@ -410,6 +411,117 @@ def test_boundary_instant_on_demo_orders(demo_ws, demo_ref):
     before = t - dt.timedelta(microseconds=1)
     assert set(demo_ws.segment(first).member_ids(t)) == {cid}
     assert set(demo_ws.segment(first).member_ids(before)) == demo_ref.members(first, before)
+
+
+# -- anchored relative dates and relative year-ignoring ranges ------------------------------
+def Som(n=0, unit="day"):
+    return Rel(n, unit, "month_start")
+
+
+def Eom(n=0, unit="day"):
+    return Rel(n, unit, "month_end")
+
+
+def Soy(n=0, unit="day"):
+    return Rel(n, unit, "year_start")
+
+
+def Eoy(n=0, unit="day"):
+    return Rel(n, unit, "year_end")
+
+
+def bday(lo, hi):
+    return A("birth_date", "between", (lo, hi), ignore_year=True)
+
+
+LEAP, JAN31, DEC31, FEB28 = "2024-02-29", "2025-01-31", "2025-12-31", "2026-02-28"
+ANCHORED_CASES = [
+    # attributes on timestamp and date fields
+    Case("start of month, as_of Feb 29", A("registered_at", ">=", Som()),
+         (ts("2024-02-01 00:00:00"),), as_of=LEAP),
+    Case("start of month -1m, as_of Jan 31", A("registered_at", "<", Som(-1, "month")),
+         (ts("2024-12-01 00:00:00"),), as_of=JAN31),
+    Case("end of month, as_of Feb 28 non-leap", A("registered_at", "<=", Eom()),
+         (ts("2026-02-28 23:59:59.999999"),), as_of=FEB28),
+    Case("end of month -2y lands on Feb 29", A("registered_at", "<=", Eom(-2, "year")),
+         (ts("2024-02-29 23:59:59.999999"),), as_of=FEB28),
+    Case("end of month -1m = Feb 29", A("registered_at", "=", Eom(-1, "month")),
+         ("CAST(\'2024-02-29\' AS DATE)",), as_of="2024-03-31"),
+    Case("this year, as_of Dec 31", A("registered_at", "between", (Soy(), Eoy())),
+         (ts("2025-01-01 00:00:00"), ts("2025-12-31 23:59:59.999999")), as_of=DEC31),
+    Case("end of year +1d", A("registered_at", "<", Eoy(1)), (ts("2026-01-01 00:00:00"),),
+         as_of=DEC31),
+    Case("date field, start of year -30y", A("birth_date", ">=", Soy(-30, "year")),
+         ("CAST(\'1994-01-01\' AS DATE)",), as_of=LEAP),
+    Case("date field, end of month -40y", A("birth_date", "<", Eom(-40, "year")),
+         ("CAST(\'1984-02-29\' AS DATE)",), as_of=LEAP),
+    # first / last order
+    Case("first order this month, as_of Feb 29", B("first_order", ">=", Som()),
+         (ts("2024-02-01 00:00:00"),), as_of=LEAP),
+    Case("first order on end of month", B("first_order", "=", Eom()),
+         ("CAST(\'2024-02-29\' AS DATE)",), as_of=LEAP),
+    Case("last order last month, as_of Jan 31",
+         B("last_order", "between", (Som(-1, "month"), Eom(-1, "month"))),
+         (ts("2024-12-01 00:00:00"), ts("2024-12-31 23:59:59.999999")), as_of=JAN31),
+    Case("last order before this year, as_of Dec 31", B("last_order", "<", Soy()),
+         (ts("2025-01-01 00:00:00"),), as_of=DEC31),
+    Case("last order after end of month -1m", B("last_order", ">", Eom(-1, "month")),
+         (ts("2026-01-31 23:59:59.999999"),), as_of=FEB28),
+    # year-ignoring ranges with relative bounds
+    Case("birthday this month, as_of Feb 29", bday(Som(), Eom()), ("BETWEEN 201 AND 229",),
+         as_of=LEAP),
+    Case("birthday this month, Feb 28 non-leap (Feb 29 kept)", bday(Som(), Eom()),
+         ("BETWEEN 201 AND 229",), as_of=FEB28),
+    Case("birthday this month, as_of Jan 31", bday(Som(), Eom()), ("BETWEEN 101 AND 131",),
+         as_of=JAN31),
+    Case("birthday this month, as_of Dec 31", bday(Som(), Eom()), ("BETWEEN 1201 AND 1231",),
+         as_of=DEC31),
+    Case("birthday next 7 days wraps the new year", bday(Rel(0), Rel(7)),
+         (">= 1231 OR", "<= 107"), as_of=DEC31),
+    Case("birthday next 7 days, as_of Feb 29", bday(Rel(0), Rel(7)), ("BETWEEN 229 AND 307",),
+         as_of=LEAP),
+    Case("birthday last 7 days, Feb 28 non-leap", bday(Rel(-7), Rel(0)),
+         ("BETWEEN 221 AND 229",), as_of=FEB28),
+    Case("birthday next month, as_of Jan 31 non-leap", bday(Som(1, "month"), Eom(1, "month")),
+         ("BETWEEN 201 AND 229",), as_of="2026-01-31"),
+    Case("birthday around new year", bday(Eoy(), Soy(6)), (">= 1231 OR", "<= 107"),
+         as_of=LEAP),
+    Case("relative and fixed bounds", bday(MonthDay(12, 24), Som(1, "year")),
+         (">= 1224 OR", "<= 101"), as_of=JAN31),
+]
+
+
+@pytest.mark.parametrize("case", ANCHORED_CASES, ids=lambda c: c.id)
+def test_anchored_relative_dates(case, demo_ws, demo_ref):
+    check(case, demo_ws, demo_ref)
+
+
+@pytest.mark.parametrize("tree", [A("registered_at", ">", Rel(-9000, "year")),
+                                  B("last_order", "<", Eoy(9000, "year")),
+                                  bday(Rel(0), Som(-9000, "year"))], ids=["attr", "last", "bday"])
+def test_relative_date_outside_the_calendar_is_a_rule_error(demo_ws, tree):
+    with pytest.raises(RuleValidationError, match="outside the calendar"):
+        demo_ws.segment(tree).count(as_of="2026-02-28")
+
+
+def test_feb_29_birthdays_in_february_of_every_year(hm_ws, hm_ref):
+    """Customers born on Feb 29 have their birthday "this month" in February of a year
+    without Feb 29 too; a fixed "02-01".."02-28" range still leaves them out."""
+    b = hm_ref.customers["birth_date"]
+    leap_born = set(b[(b.dt.month == 2) & (b.dt.day == 29)].index)
+    feb_born = set(b[b.dt.month == 2].index)
+    assert leap_born
+    this_month = bday(Som(), Eom())
+    for as_of in ("2023-02-01", "2026-02-28", "2024-02-29", "2024-02-10"):
+        got = set(hm_ws.segment(this_month).member_ids(as_of).tolist())
+        assert got == feb_born == hm_ref.members(this_month, hm_ws.resolve_as_of(as_of))
+    fixed = bday(MonthDay(2, 1), MonthDay(2, 28))
+    assert not set(hm_ws.segment(fixed).member_ids("2026-02-28").tolist()) & leap_born
+    # the week before Feb 28 of a non-leap year ends on "Feb 29"; on Mar 1 it has passed
+    last_week = bday(Rel(-6), Rel(0))
+    assert leap_born <= set(hm_ws.segment(last_week).member_ids("2026-02-28").tolist())
+    assert not leap_born & set(hm_ws.segment(bday(Rel(0), Rel(6))).member_ids(
+        "2026-03-01").tolist())
 
 
 # -- window edges on hand-made data: one customer per instant --------------------------------

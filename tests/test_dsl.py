@@ -27,6 +27,9 @@ ACME = A("brand", "=", "Acme")
 TEA = A("category", "=", "Tea")
 
 
+SOM, EOM = R(0, "day", "month_start"), R(0, "day", "month_end")
+
+
 def one(node):
     return G("and", (node,))
 
@@ -73,6 +76,29 @@ PARSE_CASES = [
     ("registered_at <= today", one(A("registered_at", "<=", R(0, "day")))),
     ("registered_at between -1y and today",
      one(A("registered_at", "between", (R(-1, "year"), R(0, "day"))))),
+    # relative dates from the start / end of as_of's month or year, with an optional offset
+    ("registered_at >= start of month", one(A("registered_at", ">=", SOM))),
+    ("registered_at >= Start Of MONTH -1m",
+     one(A("registered_at", ">=", R(-1, "month", "month_start")))),
+    ("registered_at <= end of month +7d", one(A("registered_at", "<=", R(7, "day", "month_end")))),
+    ("birth_date < start of year -18y", one(A("birth_date", "<", R(-18, "year", "year_start")))),
+    ("registered_at between start of year and END OF YEAR",
+     one(A("registered_at", "between", (R(0, "day", "year_start"), R(0, "day", "year_end"))))),
+    ("first_order >= start of month", one(B("first_order", ">=", SOM))),
+    ("last_order between start of month -1m and end of month -1m",
+     one(B("last_order", "between", (R(-1, "month", "month_start"),
+                                      R(-1, "month", "month_end"))))),
+    ("visits in (start of month, end of year -2w)",
+     one(A("visits", "in", (SOM, R(-2, "week", "year_end"))))),
+    ("birth_date between start of month and end of month ignore year",
+     one(A("birth_date", "between", (SOM, EOM), ignore_year=True))),
+    ("birth_date between today and +7d ignore year",
+     one(A("birth_date", "between", (R(0, "day"), R(7, "day")), ignore_year=True))),
+    ('birth_date between "12-24" and start of year +5d ignore year',
+     one(A("birth_date", "between", (MonthDay(12, 24), R(5, "day", "year_start")),
+           ignore_year=True))),
+    ("`start` = 1 and `end` = 2", G("and", (A("start", "=", 1), A("end", "=", 2)))),
+    ("start = 1 and end = 2", G("and", (A("start", "=", 1), A("end", "=", 2)))),
     # text operators
     ('email contains "@example"', one(A("email", "contains", "@example"))),
     ('email not contains "@example"', one(A("email", "not contains", "@example"))),
@@ -224,6 +250,23 @@ def test_design_example():
     assert from_json(to_json(parse(text))) == expected
 
 
+def test_relative_dates_in_json_keep_old_documents_valid():
+    """``{"relative": [n, unit]}`` is unchanged without an anchor (documents written before
+    anchors still load); an anchor is a third item."""
+    old = {"version": 1, "rule": {"attribute": "registered_at", "op": ">=",
+                                  "value": {"relative": [-30, "day"]}}}
+    assert from_json(old) == one(A("registered_at", ">=", R(-30, "day")))
+    assert '{"relative": [-30, "day"]}' in to_json(from_json(old))
+    tree = parse("birth_date between start of month and end of month -1m ignore year")
+    doc = to_json(tree)
+    assert '{"relative": [0, "day", "month_start"]}' in doc
+    assert '{"relative": [-1, "month", "month_end"]}' in doc
+    assert from_json(doc) == tree
+    with pytest.raises(ValueError, match="anchor"):
+        from_json({"version": 1, "rule": {"attribute": "x", "op": "=",
+                                          "value": {"relative": [0, "day", "week_start"]}}})
+
+
 # -- printing ------------------------------------------------------------------------------
 PRINT_CASES = [
     (one(A("city", "!=", "Madrid")), 'city != "Madrid"'),
@@ -239,6 +282,15 @@ PRINT_CASES = [
     (one(A("registered_at", ">", R(-3, "month"))), "registered_at > -3m"),
     (one(A("birth_date", "between", ("12-24", "01-06"), ignore_year=True)),
      'birth_date between "12-24" and "01-06" ignore year'),
+    (one(A("registered_at", ">", SOM)), "registered_at > start of month"),
+    (one(A("registered_at", ">", R(0, "month", "month_end"))), "registered_at > end of month +0m"),
+    (one(A("registered_at", ">", R(-1, "month", "month_start"))),
+     "registered_at > start of month -1m"),
+    (one(A("registered_at", ">", R(3, "week", "year_end"))), "registered_at > end of year +3w"),
+    (one(A("birth_date", "between", (SOM, EOM), ignore_year=True)),
+     "birth_date between start of month and end of month ignore year"),
+    (one(A("start", "=", 1)), "`start` = 1"),
+    (one(A("End", "=", 1)), "`End` = 1"),
     (one(A("city", "in", Param("cities"))), "city in :cities"),
     (one(A("loyalty tier", "=", "gold")), '`loyalty tier` = "gold"'),
     (one(A("orders", "=", 1)), "`orders` = 1"),
@@ -333,6 +385,13 @@ ERROR_CASES = [
      "not a day of the year"),
     ('birth_date between "2024-12-01" and "01-03" ignore year', 1, 20, '"2024-12-01"', None,
      "month-days"),
+    ('birth_date between start of mnth and end of month ignore year', 1, 29, "mnth", "month",
+     "expected 'month' or 'year' after 'of'"),
+    ("registered_at >= strat of month", 1, 18, "strat", "start", "expected a value"),
+    ("registered_at >= start month", 1, 24, "month", None, "expected 'of' after 'start'"),
+    ("orders(since start of month) > 0", 1, 14, "start", None, "'this month'"),
+    ('birth_date between "12-01" and 12 ignore year', 1, 32, "12", None,
+     "relative dates (today, +7d, start of month)"),
     ('city = "x" adn subscribed', 1, 12, "adn", "and", "expected 'and', 'or'"),
     ("city betwen 1 and 2", 1, 6, "betwen", "between", "expected an operator"),
     ("spend(lst 6 months) > 3", 1, 7, "lst", "last", "unexpected word"),
@@ -379,10 +438,12 @@ def test_error_message_points_at_the_column():
 _FRAGMENTS = list('abc ()=<>!"\'`#:,.-+0129\n\\') + [
     "and ", "or ", "not ", "in ", "between ", "spend", "orders(", "last ", "6 ", "months",
     "is ", "null", "ignore year", "bought(", "events(", "sql(", '"""', "today", "-30d",
-    "rfm_r ", "city ", "this year", '"2024-02-30"', '"12-02"', "\\u00e9"]
+    "rfm_r ", "city ", "this year", '"2024-02-30"', '"12-02"', "\\u00e9", "start of ",
+    "end of ", "month ", "-1m "]
 _TOKENS = ["and", "or", "not", "(", ")", "city", "=", '"x"', "spend", "last", "6", "months",
            ",", "between", "1", "in", "is", "null", "bought", "events", '"visit"', ":p",
-           "today", "rfm_segment", "ignore", "year", "-30d", "2.5", "`a b`", "#c\n", "since"]
+           "today", "rfm_segment", "ignore", "year", "-30d", "2.5", "`a b`", "#c\n", "since",
+           "start", "end", "of", "month"]
 
 
 @settings(max_examples=300, deadline=None)

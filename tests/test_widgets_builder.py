@@ -53,6 +53,13 @@ TEXTS = [
     'registered_at < today', 'registered_at >= +2w', 'registered_at >= "2025-01-31 10:00"',
     'birth_date between "12-02" and "01-03" ignore year',
     'birth_date between "02-29" and "02-29" ignore year', 'loyalty_tier = "gold"',
+    'registered_at >= start of month', 'registered_at < start of month -1m',
+    'registered_at <= end of year +7d', 'birth_date > start of year -30y',
+    'registered_at between start of year and end of year', 'first_order >= start of month',
+    'last_order between start of month -1m and end of month -1m',
+    'birth_date between start of month and end of month ignore year',
+    'birth_date between today and +7d ignore year',
+    'birth_date between "12-24" and start of year +5d ignore year',
     'spend(last 12 months) >= 500', 'spend >= 500.50', 'spend between 100 and 200.25',
     'orders(last 90 days) = 0', 'bought(brand = "Acme" and category = "Tea", last 6 months)',
     'bought', 'bought(this year)', 'bought(last month)', 'bought(this month)',
@@ -106,6 +113,11 @@ MODEL_TREES = [
     Group("and", (Attribute("birth_date", "between", (MonthDay(12, 24), MonthDay(1, 6)),
                             ignore_year=True),
                   Attribute("birth_date", "<", RelativeDate(-18, "year")))),
+    Group("and", (Attribute("registered_at", ">=", RelativeDate(0, "month", "month_start")),
+                  Attribute("birth_date", "between", (RelativeDate(-3, "week", "year_end"),
+                                                      RelativeDate(2, "year", "month_end")),
+                            ignore_year=True),
+                  Behaviour("last_order", "<", RelativeDate(-1, "year", "year_start")))),
     Group("or", (Derived("rfm_segment", "=", "at risk"), Derived("rfm_f", "<=", 2),
                  SegmentRef("vip"), Sql("SELECT customer_id FROM orders")), negate=True),
     Group("and", (Group("or", (Attribute("city", "=", "Madrid"), Attribute("city", "=", "Porto")),
@@ -202,6 +214,49 @@ def test_date_editors_relative_absolute_and_ignore_year(ws):
     n = ws.segment(b.tree).count()
     b.calculate()
     assert b.count == n > 0
+
+
+def test_relative_dates_from_an_anchor_and_in_year_ignoring_ranges(ws):
+    b = RuleBuilder(ws)
+    row = b.add_condition()
+    row.field.value = "registered_at"
+    row.editor.op.value = ">="
+    (date,) = row.editor.slot.editors
+    date.mode.value = "relative"
+    assert [w.value for w in date.rel.widgets] == [30, "day", -1, "today"]
+    date.rel.anchor.value = "month_start"
+    date.amount.value = 1
+    date.unit.value = "month"
+    assert b.tree == parse("registered_at >= start of month -1m")
+    date.amount.value = 0
+    date.unit.value = "day"
+    assert b.tree == parse("registered_at >= start of month")
+    # a year-ignoring range: each bound a month-day or relative
+    row.field.value = "birth_date"
+    row.editor.op.value = "between ignore year"
+    lo, hi = row.editor.slot.editors
+    assert lo.mode.value == "monthday" and "sj-monthday-mode" in classes(lo.mode)
+    for bound, anchor in ((lo, "month_start"), (hi, "month_end")):
+        bound.mode.value = "relative"
+        assert bound.rel.widgets[0] in bound.widget.children
+        bound.rel.anchor.value = anchor
+    assert b.tree == parse("birth_date between start of month and end of month ignore year")
+    assert b.text == "birth_date between start of month and end of month ignore year"
+    hi.rel.anchor.value = "today"
+    hi.rel.direction.value = 1
+    hi.rel.amount.value = 7
+    lo.rel.anchor.value = "today"
+    assert b.tree == parse("birth_date between today and +7d ignore year")
+    lo.mode.value = "monthday"
+    lo.month.value, lo.day.value = 12, 24
+    assert b.tree == parse('birth_date between "12-24" and +7d ignore year')
+    # loading shows each bound in its own mode; the count is the segment's
+    b.load("birth_date between start of month and end of month ignore year")
+    lo, hi = b.rows()[0].editor.slot.editors
+    assert (lo.mode.value, lo.rel.anchor.value, hi.rel.anchor.value) == (
+        "relative", "month_start", "month_end")
+    b.calculate()
+    assert b.count == ws.segment(b.tree).count() > 0
 
 
 def test_behaviour_editor_with_filters_window_and_events(ws):

@@ -29,7 +29,7 @@ from ..workspace.registry import BOOLEAN, DATE, LIST, TIMESTAMP, Field, FieldReg
 from . import derived
 from .model import (DERIVED_FIELDS, Attribute, Behaviour, Derived, Group, MonthDay,
                     Node, Param, RelativeDate, SegmentRef, Sql, Window, canonical)
-from .windows import relative_date, start_of_day, window_bounds
+from .windows import relative_date, relative_month_day, start_of_day, window_bounds
 
 _CMP = {"=": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
 _TABLE_ALIAS = {"order_lines": "l", "orders": "o", "products": "p", "stores": "s"}
@@ -91,6 +91,18 @@ class Compiler:
         if isinstance(v, tuple):
             return tuple(self._resolve(x) for x in v)
         return v
+
+    def _day(self, rel: RelativeDate, month_day: bool = False, range_end: bool = False):
+        """The day (or, for year-ignoring ranges, the month-day) ``rel`` names as of
+        ``as_of``."""
+        try:
+            if month_day:
+                return relative_month_day(rel, self.as_of, range_end)
+            return relative_date(rel, self.as_of)
+        except (ValueError, OverflowError):
+            from .dsl_printer import format_value
+            self._fail(f"{format_value(rel)} as of {self.as_of:%Y-%m-%d} is outside the "
+                       "calendar (years 1..9999)")
 
     def _fail(self, message: str):
         cond = None if self._node is None else _condition_text(self._node)
@@ -200,9 +212,9 @@ class Compiler:
         if f.type == TIMESTAMP:
             # a day on a timestamp field: "<= D" and "> D" mean the end of day D, "= D" the
             # calendar day (the same rule as first_order / last_order)
-            value = tuple(relative_date(x, self.as_of) if isinstance(x, RelativeDate) else x
+            value = tuple(self._day(x) if isinstance(x, RelativeDate) else x
                           for x in value) if isinstance(value, tuple) else (
-                relative_date(value, self.as_of) if isinstance(value, RelativeDate) else value)
+                self._day(value) if isinstance(value, RelativeDate) else value)
         if op == "between":
             if not isinstance(value, tuple) or len(value) != 2:
                 self._fail("'between' needs two values")
@@ -255,7 +267,7 @@ class Compiler:
             self._fail(f"a month-day value ({v}) needs 'ignore year'")
         if t in (DATE, TIMESTAMP):
             if isinstance(v, RelativeDate):
-                v = relative_date(v, self.as_of)
+                v = self._day(v)
             if isinstance(v, dt.datetime):
                 return self._bind(v if t == TIMESTAMP else v.date())
             if isinstance(v, dt.date):
@@ -277,9 +289,15 @@ class Compiler:
     def _month_day_range(self, f: Field, col, value) -> exp.Expression:
         if f.type not in (DATE, TIMESTAMP):
             self._fail(f"'ignore year' needs a date field; {f.name!r} is {f.type}")
-        lo, hi = value
+        if not isinstance(value, tuple) or len(value) != 2:
+            self._fail("'ignore year' needs two values")
+        # a relative value is the month-day of its day as of as_of (Feb 28 ending a range in
+        # a year without Feb 29 reads as Feb 29: see relative_month_day)
+        lo, hi = (self._day(v, month_day=True, range_end=i == 1)
+                  if isinstance(v, RelativeDate) else v for i, v in enumerate(value))
         if not (isinstance(lo, MonthDay) and isinstance(hi, MonthDay)):
-            self._fail("'ignore year' ranges take month-day values like \"12-02\"")
+            self._fail("'ignore year' ranges take month-day values like \"12-02\" or "
+                       "relative dates like today, +7d, start of month")
         md = exp.Add(
             this=exp.Mul(this=exp.Extract(this=exp.var("MONTH"), expression=col),
                          expression=exp.Literal.number(100)),
@@ -369,7 +387,7 @@ class Compiler:
 
         def as_time(x):
             if isinstance(x, RelativeDate):
-                x = relative_date(x, self.as_of)
+                x = self._day(x)
             if isinstance(x, dt.datetime):
                 return x
             if isinstance(x, dt.date):

@@ -298,6 +298,8 @@ class _Builder:
     # -- values ------------------------------------------------------------------------------
     def value(self, t: Tree) -> _Val:
         tok = t.children[0]
+        if isinstance(tok, Tree):
+            return self.anchored(tok)
         kind = tok.type
         if kind == "STRING":
             s = self.string(tok)
@@ -317,6 +319,16 @@ class _Builder:
             return _Val(kind == "TRUE", tok)
         return _Val(self.param(tok), tok)
 
+    def anchored(self, t: Tree) -> _Val:
+        """``start of month``, ``end of year -1d``: a relative date counted from an end of
+        as_of's month or year."""
+        edge, _of, period, *offset = _tokens(t)
+        anchor = f"{'month' if period.type == 'MONTH' else 'year'}_{edge.value.lower()}"
+        amount, unit = 0, "day"
+        if offset:
+            amount, unit = int(offset[0].value[:-1]), _UNITS[offset[0].value[-1].lower()]
+        return _Val(RelativeDate(amount, unit, anchor), edge)
+
     def value_list(self, t: Tree):
         params = _tokens(t, "PARAM")
         if params:
@@ -324,7 +336,7 @@ class _Builder:
         return [self.value(c) for c in _children(t)]
 
     def month_day(self, v: _Val):
-        if isinstance(v.value, Param):
+        if isinstance(v.value, (Param, RelativeDate)):
             return v.value
         if isinstance(v.value, str):
             parts = v.value.split("-")
@@ -334,7 +346,8 @@ class _Builder:
                 except ValueError as e:
                     raise self.error(f"{v.value!r} is not a day of the year: {e}", v.tok) \
                         from None
-        raise self.error(f"with 'ignore year' the values are month-days like \"12-02\", not "
+        raise self.error(f"with 'ignore year' the values are month-days like \"12-02\" or "
+                         f"relative dates (today, +7d, start of month), not "
                          f"{format_value(v.value)}", v.tok)
 
     def param(self, tok: Token) -> Param:

@@ -18,7 +18,8 @@ from ..errors import SegmentSyntaxError
 from .model import METRICS
 
 FUNCTIONS = tuple(METRICS) + ("in_segment", "sql")
-_VALUES = {"STRING", "INT", "DECIMAL", "RELDATE", "TODAY", "TRUE", "FALSE", "PARAM"}
+_VALUES = {"STRING", "INT", "DECIMAL", "RELDATE", "TODAY", "START", "END", "TRUE", "FALSE",
+           "PARAM"}
 _CONDITION_STARTS = {"NAME", "QUOTED_NAME", "METRIC", "BOUGHT", "EVENTS", "IN_SEGMENT",
                      "SQL", "DERIVED", "NOT", "LPAR"}
 _FIELD_OPERATORS = {"CMP", "IN", "NOT", "BETWEEN", "CONTAINS", "STARTS", "ENDS", "IS"}
@@ -33,6 +34,7 @@ _KEYWORD_WORDS = {
     "WITH": ("with",), "IS": ("is", "is null", "is not null"), "NULL": ("null",),
     "TRUE": ("true",), "FALSE": ("false",), "ALL": ("all time",), "TIME": ("time",),
     "LAST": ("last",), "THIS": ("this",), "SINCE": ("since",), "TODAY": ("today",),
+    "START": ("start",), "END": ("end",), "OF": ("of",),
     "DAY": ("day", "days"), "WEEK": ("week", "weeks"), "MONTH": ("month", "months"),
     "YEAR": ("year", "years"),
 }
@@ -42,7 +44,8 @@ _WORDS = {
     "IGNORE": "'ignore year'", "CONTAINS": "'contains'", "STARTS": "'starts with'",
     "ENDS": "'ends with'", "WITH": "'with'", "IS": "'is'", "NULL": "'null'", "TRUE": "'true'",
     "FALSE": "'false'", "ALL": "'all time'", "TIME": "'time'", "LAST": "'last'",
-    "THIS": "'this'", "SINCE": "'since'", "TODAY": "'today'", "DAY": "'days'",
+    "THIS": "'this'", "SINCE": "'since'", "TODAY": "'today'", "START": "'start of'",
+    "END": "'end of'", "OF": "'of'", "DAY": "'days'",
     "WEEK": "'weeks'", "MONTH": "'month'", "YEAR": "'year'",
     "METRIC": "a metric", "BOUGHT": "'bought'", "EVENTS": "'events'",
     "IN_SEGMENT": "'in_segment'", "SQL": "'sql'", "DERIVED": "a derived field",
@@ -176,8 +179,9 @@ def _unexpected(text, tok: Token, accepts: set[str], history: list[Token], befor
         if sug is None and accepts & _VALUES and "NAME" not in accepts:
             sug = '"' + tok.value + '"'
             msg += " (text values need quotes)"
-    if tok.type == "RELDATE" and accepts & _VALUES == {"STRING", "PARAM"}:
-        msg += " (for a window relative to as_of, write 'last N days')"
+    if tok.type in ("RELDATE", "START", "END") and accepts & _VALUES == {"STRING", "PARAM"}:
+        msg += (" (for a window relative to as_of, write 'last N days', 'this month' or "
+                "'this year')")
     if tok.type in _WINDOW_STARTS and "COMMA" in accepts:
         msg += " (put a ',' between the filter and the time window)"
     if at_end and "RPAR" in accepts and opened:

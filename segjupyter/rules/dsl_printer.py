@@ -25,13 +25,15 @@ RESERVED = frozenset(METRICS) | {"in_segment", "sql", "and", "or", "not"} | froz
 #: name where only a name fits, but the printer always backtick-quotes them.
 KEYWORDS = RESERVED | {
     "in", "between", "ignore", "contains", "starts", "ends", "with", "is", "null", "true",
-    "false", "all", "time", "last", "this", "since", "today", "day", "days", "week", "weeks",
-    "month", "months", "year", "years"}
+    "false", "all", "time", "last", "this", "since", "today", "start", "end", "of", "day",
+    "days", "week", "weeks", "month", "months", "year", "years"}
 
 NAME_RE = re.compile(r"[^\W\d]\w*")
 # Matched the way the lexer matches keywords (re's case folding: "ſql" reads as sql).
 _KEYWORD_RE = re.compile("(?i:" + "|".join(sorted(KEYWORDS, key=len, reverse=True)) + ")")
 _UNIT_LETTER = {"day": "d", "week": "w", "month": "m", "year": "y"}
+_ANCHOR_WORDS = {"month_start": ("start", "month"), "month_end": ("end", "month"),
+                 "year_start": ("start", "year"), "year_end": ("end", "year")}
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # Control, format (bidi overrides, zero-width), surrogate, private, unassigned and line /
 # paragraph separators are written as \u escapes so the text shows what it holds.
@@ -101,9 +103,12 @@ def format_value(v) -> str:
     if isinstance(v, Param):
         return _param(v)
     if isinstance(v, RelativeDate):
-        if v.amount == 0 and v.unit == "day":
-            return "today"
-        return f"{v.amount:+d}{_UNIT_LETTER[v.unit]}"
+        offset = "" if v.amount == 0 and v.unit == "day" else \
+            f"{v.amount:+d}{_UNIT_LETTER[v.unit]}"
+        if v.anchor is None:
+            return offset or "today"
+        edge, period = _ANCHOR_WORDS[v.anchor]
+        return f"{edge} of {period}" + (" " + offset if offset else "")
     if isinstance(v, MonthDay):
         return f'"{v}"'
     if v is None:

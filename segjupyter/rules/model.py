@@ -11,9 +11,10 @@ or conditions:
 * :class:`Sql` — advanced SQL returning customer ids (run in a sandbox).
 
 Values are plain Python literals (``str``, ``int``, ``Decimal``, ``bool``, ``date``,
-``datetime``), :class:`Param` (a bound ``:name``), :class:`RelativeDate` (``-30d``, relative to
-``as_of``) and :class:`MonthDay` (``"12-02"`` in year-ignoring ranges); ``in`` takes a tuple,
-``between`` a pair. Floats are turned into ``Decimal`` so money comparisons stay exact.
+``datetime``), :class:`Param` (a bound ``:name``), :class:`RelativeDate` (``-30d``,
+``start of month``, relative to ``as_of``) and :class:`MonthDay` (``"12-02"`` in year-ignoring
+ranges); ``in`` takes a tuple, ``between`` a pair. Floats are turned into ``Decimal`` so money
+comparisons stay exact.
 
 Every node is an immutable, hashable dataclass; trees compare with ``==``. Trees are kept in
 a canonical shape by :class:`Group` itself (a group of fewer than two children is an ``and``
@@ -57,6 +58,8 @@ METRICS: dict[str, tuple[str, str]] = {
 WINDOW_KINDS = ("all", "last", "this_year", "last_year", "this_month", "last_month", "since",
                 "between")
 UNITS = ("day", "week", "month", "year")
+#: days a relative date may count from: as_of's day (None) or an end of its month / year
+ANCHORS = (None, "month_start", "month_end", "year_start", "year_end")
 
 #: derived fields: name -> (type, allowed values or None)
 RFM_SEGMENTS = ("champions", "loyal", "potential loyalist", "new", "promising",
@@ -82,15 +85,20 @@ class Param:
 
 @dataclass(frozen=True)
 class RelativeDate:
-    """``amount`` ``unit``s from ``as_of`` (negative = in the past): ``-30d`` is
-    ``RelativeDate(-30, "day")``; ``today`` is ``RelativeDate(0, "day")``."""
+    """``amount`` ``unit``s from ``as_of``'s day, or from the ``anchor`` day of its month or
+    year (negative = earlier): ``-30d`` is ``RelativeDate(-30, "day")``, ``today`` is
+    ``RelativeDate(0, "day")``, ``start of month -1m`` is
+    ``RelativeDate(-1, "month", "month_start")`` (the first day of the previous month)."""
 
     amount: int
     unit: str = "day"
+    anchor: str | None = None
 
     def __post_init__(self):
         if self.unit not in UNITS:
             raise ValueError(f"unit must be one of {UNITS}, not {self.unit!r}")
+        if self.anchor not in ANCHORS:
+            raise ValueError(f"anchor must be one of {ANCHORS}, not {self.anchor!r}")
 
 
 @dataclass(frozen=True)
@@ -179,7 +187,8 @@ ALL_TIME = Window()
 @dataclass(frozen=True)
 class Attribute:
     """``field op value`` on a customer field. ``ignore_year`` makes a ``between`` of two
-    :class:`MonthDay` match any year, wrapping the new year when the start is after the end."""
+    :class:`MonthDay` match any year, wrapping the new year when the start is after the end;
+    a :class:`RelativeDate` bound there stands for the month-day of the day it resolves to."""
 
     field: str
     op: str
@@ -343,8 +352,8 @@ def _value_to_json(v: Any) -> Any:
         return {"date": v.isoformat()}
     if isinstance(v, Param):
         return {"param": v.name}
-    if isinstance(v, RelativeDate):
-        return {"relative": [v.amount, v.unit]}
+    if isinstance(v, RelativeDate):  # the anchor only when set: older documents stay valid
+        return {"relative": [v.amount, v.unit] + ([v.anchor] if v.anchor else [])}
     if isinstance(v, MonthDay):
         return {"month_day": str(v)}
     if isinstance(v, tuple):
@@ -359,7 +368,7 @@ def _value_from_json(v: Any) -> Any:
         (k, x), = v.items()
         return {"decimal": Decimal, "datetime": dt.datetime.fromisoformat,
                 "date": dt.date.fromisoformat, "param": Param,
-                "relative": lambda p: RelativeDate(int(p[0]), p[1]),
+                "relative": lambda p: RelativeDate(int(p[0]), *p[1:]),
                 "month_day": MonthDay.parse}[k](x)
     return v
 

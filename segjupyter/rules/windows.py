@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
-from .model import RelativeDate, Window
+from .model import MonthDay, RelativeDate, Window
 
 
 def shift(d: dt.date | dt.datetime, amount: int, unit: str):
@@ -32,9 +32,46 @@ def start_of_day(d: dt.date) -> dt.datetime:
     return dt.datetime.combine(d, dt.time.min)
 
 
+def anchor_day(d: dt.date, anchor: str | None) -> dt.date:
+    """``d`` itself (no anchor), or the first / last day of its month or year."""
+    if anchor is None:
+        return d
+    if anchor == "month_start":
+        return d.replace(day=1)
+    if anchor == "month_end":
+        return d.replace(day=calendar.monthrange(d.year, d.month)[1])
+    if anchor == "year_start":
+        return d.replace(month=1, day=1)
+    if anchor == "year_end":
+        return d.replace(month=12, day=31)
+    raise ValueError(f"unknown anchor {anchor!r}")
+
+
 def relative_date(rel: RelativeDate, as_of: dt.datetime) -> dt.date:
-    """The calendar day ``rel`` points at: ``-30d`` with as_of 2026-06-30 is 2026-05-31."""
-    return shift(as_of.date(), rel.amount, rel.unit)
+    """The calendar day ``rel`` points at: ``-30d`` with as_of 2026-06-30 is 2026-05-31;
+    ``start of month -1m`` is 2026-05-01; ``end of month`` as of 2024-02-10 is 2024-02-29.
+
+    Month and year steps from the end of a month land on the end of a month
+    (``end of month +1m`` as of February is Mar 31, not Mar 28).
+    """
+    day = shift(anchor_day(as_of.date(), rel.anchor), rel.amount, rel.unit)
+    if rel.anchor == "month_end" and rel.unit in ("month", "year"):
+        day = anchor_day(day, "month_end")
+    return day
+
+
+def relative_month_day(rel: RelativeDate, as_of: dt.datetime, range_end: bool = False
+                       ) -> MonthDay:
+    """The month-day of the day ``rel`` points at, for year-ignoring ranges.
+
+    As the *end* of a range, Feb 28 of a year without Feb 29 is read as Feb 29, so customers
+    born on Feb 29 are inside ``between start of month and end of month ignore year`` (and
+    ``between -7d and today``) in February of every year.
+    """
+    day = relative_date(rel, as_of)
+    if range_end and (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
+        return MonthDay(2, 29)
+    return MonthDay(day.month, day.day)
 
 
 def window_bounds(w: Window, as_of: dt.datetime, resolve=lambda v: v

@@ -4,23 +4,21 @@
 :class:`~segjupyter.rules.segment.Segment` to count, inspect, refine or save. Parameters are
 Python values given when the template is built; the rule tree holds plain values.
 
-Two templates depend on "this month", which the rule language expresses only relative to
-``as_of`` in days: ``new_customers_this_month`` is a rolling window (first order in the last
-``days`` days), and ``birthday_this_month`` is fixed to a calendar month (default: the month
-of the workspace's now when the template is built).
+"This month" and "the next days" are relative to the ``as_of`` of each evaluation
+(``start of month``, ``end of month``, ``today``, ``+7d``), so a saved dynamic segment built
+from ``new_customers_this_month``, ``birthday_this_month`` or ``birthday_next_7_days`` rolls
+with every refresh.
 """
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from typing import Callable
 
 import pandas as pd
 
 from ..errors import CatalogError
-from ..rules.model import (Attribute, Behaviour, Derived, Group, MonthDay, RelativeDate,
-                           Window)
+from ..rules.model import Attribute, Behaviour, Derived, Group, RelativeDate, Window
 from ..rules.segment import Segment
 
 
@@ -37,17 +35,19 @@ def _last(n: int, unit: str) -> Window:
     return Window("last", n=int(n), unit=unit)
 
 
-def _this_month(ws) -> int:
-    return ws.now().month
+START_OF_MONTH = RelativeDate(0, "day", "month_start")
+END_OF_MONTH = RelativeDate(0, "day", "month_end")
 
 
-def _birthday(ws, month=None):
-    month = int(month or _this_month(ws))
-    if not 1 <= month <= 12:
-        raise CatalogError(f"month must be 1..12, not {month}")
-    last = 29 if month == 2 else calendar.monthrange(2001, month)[1]
-    return Attribute("birth_date", "between", (MonthDay(month, 1), MonthDay(month, last)),
-                     ignore_year=True)
+def _birthday_between(lo: RelativeDate, hi: RelativeDate) -> Attribute:
+    return Attribute("birth_date", "between", (lo, hi), ignore_year=True)
+
+
+def _next_days(days) -> RelativeDate:
+    days = int(days)
+    if not 0 <= days <= 365:  # a longer range would lap the year
+        raise CatalogError(f"days must be 0..365, not {days}")
+    return RelativeDate(days)
 
 
 TEMPLATES: dict[str, Template] = {t.name: t for t in [
@@ -60,9 +60,8 @@ TEMPLATES: dict[str, Template] = {t.name: t for t in [
              {"segments": (("at risk", "can't lose them"), "RFM segment names to include")},
              lambda ws, segments: Derived("rfm_segment", "in", tuple(segments))),
     Template("new_customers_this_month", "New customers (this month)",
-             "First order within the last `days` days (a rolling month by default).",
-             {"days": (30, "length of the window in days")},
-             lambda ws, days: Behaviour("first_order", ">=", RelativeDate(-int(days) + 1))),
+             "First order in the calendar month of the evaluation (since its 1st).",
+             {}, lambda ws: Behaviour("first_order", ">=", START_OF_MONTH)),
     Template("lapsed_buyers", "Lapsed buyers",
              "Bought at least `min_orders` times, but nothing in the last `days` days.",
              {"min_orders": (2, "orders ever"), "days": (180, "days without an order")},
@@ -75,9 +74,14 @@ TEMPLATES: dict[str, Template] = {t.name: t for t in [
              lambda ws, min_spend, months: Behaviour("spend", ">=", min_spend,
                                                      window=_last(months, "month"))),
     Template("birthday_this_month", "Birthday this month",
-             "Birthday (any year) in `month` (default: the current month).",
-             {"month": (None, "1..12; default the month of the workspace's now")},
-             _birthday),
+             "Birthday (any year) in the calendar month of the evaluation; Feb 29 birthdays "
+             "count in every February.",
+             {}, lambda ws: _birthday_between(START_OF_MONTH, END_OF_MONTH)),
+    Template("birthday_next_7_days", "Birthday in the next 7 days",
+             "Birthday (any year) from the day of the evaluation to `days` days later "
+             "(across the new year at the end of December).",
+             {"days": (7, "days ahead")},
+             lambda ws, days: _birthday_between(RelativeDate(0), _next_days(days))),
     Template("one_time_buyers", "One-time buyers",
              "Exactly one order ever, placed more than `days` days ago.",
              {"days": (30, "age of that order in days")},

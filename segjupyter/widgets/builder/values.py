@@ -177,11 +177,45 @@ class BoolEditor(Editor):
 
 
 _UNIT_OPTIONS = [(f"{u}s", u) for u in UNITS]
+_ANCHOR_OPTIONS = [("today", "today"), ("start of month", "month_start"),
+                   ("end of month", "month_end"), ("start of year", "year_start"),
+                   ("end of year", "year_end")]
+
+
+class RelativeControls:
+    """The controls of one :class:`RelativeDate`: *N units before / after* the day it counts
+    from (today, or the start / end of as_of's month or year)."""
+
+    def __init__(self, watch, amount: int = 30):
+        self.amount = css(W.BoundedIntText(value=amount, min=0, max=100000,
+                                           layout=W.Layout(width="70px")), "sj-rel-amount")
+        self.unit = css(W.Dropdown(options=_UNIT_OPTIONS, value="day",
+                                   layout=W.Layout(width="90px")), "sj-rel-unit")
+        self.direction = css(W.Dropdown(options=[("before", -1), ("after", 1)], value=-1,
+                                        layout=W.Layout(width="80px")), "sj-rel-direction")
+        self.anchor = css(W.Dropdown(options=_ANCHOR_OPTIONS, value="today",
+                                     layout=W.Layout(width="125px")), "sj-rel-anchor")
+        self.widgets = [self.amount, self.unit, self.direction, self.anchor]
+        watch(*self.widgets)
+
+    def show(self, v: RelativeDate) -> None:
+        self.amount.value = abs(v.amount)
+        self.unit.value = v.unit
+        self.direction.value = 1 if v.amount > 0 else -1
+        self.anchor.value = v.anchor or "today"
+
+    def read(self) -> RelativeDate:
+        anchor = None if self.anchor.value == "today" else self.anchor.value
+        return RelativeDate(self.direction.value * int(self.amount.value), self.unit.value,
+                            anchor)
+
+    def state(self) -> tuple:
+        return tuple(w.value for w in self.widgets)
 
 
 class DateEditor(Editor):
-    """A date: a calendar day, a day and time, or relative to ``as_of`` (N units ago / from
-    now; 0 days = today)."""
+    """A date: a calendar day, a day and time, or relative to ``as_of`` (N units before /
+    after today or the start / end of the month or year)."""
 
     kind = "date"
 
@@ -201,16 +235,13 @@ class DateEditor(Editor):
         self.date = css(W.DatePicker(value=dt.date.today(), layout=W.Layout(width="150px")),
                         "sj-date")
         self.datetime = W.NaiveDatetimePicker(layout=W.Layout(width="220px"))
-        self.amount = css(W.BoundedIntText(value=30, min=0, max=100000,
-                                           layout=W.Layout(width="70px")), "sj-rel-amount")
-        self.unit = css(W.Dropdown(options=_UNIT_OPTIONS, value="day",
-                                   layout=W.Layout(width="90px")), "sj-rel-unit")
-        self.direction = W.Dropdown(options=[("ago", -1), ("from now", 1)], value=-1,
-                                    layout=W.Layout(width="95px"))
-        self._watch(self.date, self.datetime, self.amount, self.unit, self.direction)
+        self.rel = RelativeControls(self._watch)
+        self.amount, self.unit, self.direction = self.rel.amount, self.rel.unit, \
+            self.rel.direction
+        self._watch(self.date, self.datetime)
         self.mode.observe(self._mode_changed, "value")
         box = W.HBox([self.mode, self.date])
-        self._all = [self.mode, self.date, self.datetime, self.amount, self.unit, self.direction]
+        self._all = [self.mode, self.date, self.datetime, *self.rel.widgets]
         return box
 
     def _mode_changed(self, _change):
@@ -220,7 +251,7 @@ class DateEditor(Editor):
     def _layout(self):
         m = self.mode.value
         parts = {"date": [self.date], "datetime": [self.datetime],
-                 "relative": [self.amount, self.unit, self.direction]}[m]
+                 "relative": self.rel.widgets}[m]
         set_children(self.widget, [self.mode, *parts])
 
     @classmethod
@@ -230,9 +261,7 @@ class DateEditor(Editor):
     def _show(self, v):
         if isinstance(v, RelativeDate) and self._relative:
             self.mode.value = "relative"
-            self.amount.value = abs(v.amount)
-            self.unit.value = v.unit
-            self.direction.value = 1 if v.amount > 0 else -1
+            self.rel.show(v)
         elif isinstance(v, dt.datetime) and self._with_time:
             self.mode.value = "datetime"
             self.datetime.value = v
@@ -244,14 +273,13 @@ class DateEditor(Editor):
     def _read(self):
         m = self.mode.value
         if m == "relative":
-            return RelativeDate(self.direction.value * int(self.amount.value), self.unit.value)
+            return self.rel.read()
         if m == "datetime":
             return self.datetime.value
         return self.date.value
 
     def _state(self):
-        return (self.mode.value, self.date.value, self.datetime.value, self.amount.value,
-                self.unit.value, self.direction.value)
+        return (self.mode.value, self.date.value, self.datetime.value, *self.rel.state())
 
     def close(self):
         close_all(*self._all, self.widget)
@@ -262,41 +290,66 @@ _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 class MonthDayEditor(Editor):
-    """A day of any year (month and day), for year-ignoring ranges."""
+    """A bound of a year-ignoring range: a day of any year (month and day), or relative to
+    ``as_of`` (the month-day of that day: today, +7 days, start / end of month ...)."""
 
     kind = "monthday"
 
     def _build(self):
+        self.mode = css(W.Dropdown(options=[("day of year", "monthday"),
+                                            ("relative", "relative")], value="monthday",
+                                   layout=W.Layout(width="110px")), "sj-monthday-mode")
         self.month = css(W.Dropdown(options=_MONTHS, value=1, layout=W.Layout(width="75px")),
                          "sj-month")
         self.day = css(W.BoundedIntText(value=1, min=1, max=31, layout=W.Layout(width="60px")),
                        "sj-day")
+        self.rel = RelativeControls(self._watch, amount=0)
         self.month.observe(self._month_changed, "value")
         self._watch(self.day)
-        return W.HBox([self.month, self.day])
+        self.mode.observe(self._mode_changed, "value")
+        self._all = [self.mode, self.month, self.day, *self.rel.widgets]
+        return W.HBox([self.mode, self.month, self.day])
 
     def _month_changed(self, _change):
         self.day.max = _MONTH_DAYS[self.month.value - 1]
         self._notify()
 
+    def _mode_changed(self, _change):
+        self._layout()
+        self._notify()
+
+    def _layout(self):
+        parts = self.rel.widgets if self.mode.value == "relative" else [self.month, self.day]
+        set_children(self.widget, [self.mode, *parts])
+
     @classmethod
     def accepts(cls, v):
-        return isinstance(v, MonthDay)
+        return isinstance(v, (MonthDay, RelativeDate))
 
     def _show(self, v):
         if isinstance(v, MonthDay):
+            self.mode.value = "monthday"
             self.month.value = v.month
             self.day.max = _MONTH_DAYS[v.month - 1]
             self.day.value = v.day
+        elif isinstance(v, RelativeDate):
+            self.mode.value = "relative"
+            self.rel.show(v)
+        self._layout()
 
     def _read(self):
+        if self.mode.value == "relative":
+            return self.rel.read()
         try:
             return MonthDay(self.month.value, self.day.value)
         except ValueError:
             return None
 
     def _state(self):
-        return (self.month.value, self.day.value)
+        return (self.mode.value, self.month.value, self.day.value, *self.rel.state())
+
+    def close(self):
+        close_all(*self._all, self.widget)
 
 
 class ParamEditor(Editor):
