@@ -29,15 +29,13 @@ from ..workspace.registry import BOOLEAN, DATE, LIST, TIMESTAMP, Field, FieldReg
 from . import derived
 from .model import (DERIVED_FIELDS, Attribute, Behaviour, Derived, Group, MonthDay,
                     Node, Param, RelativeDate, SegmentRef, Sql, Window, canonical)
+from .passes import SOURCES, build_pass, time_column
+from .passes import column as _col
 from .windows import relative_date, relative_month_day, start_of_day, window_bounds
 
 _CMP = {"=": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
 _TABLE_ALIAS = {"order_lines": "l", "orders": "o", "products": "p", "stores": "s"}
 _LINE_ONLY = {"units", "distinct_products"}
-
-
-def _col(alias: str, name: str) -> exp.Column:
-    return exp.column(name, table=alias, quoted=True)
 
 
 def _condition_text(node) -> str:
@@ -417,7 +415,7 @@ class Compiler:
         key = (src, agg, filt, window, event_type)
         spec = self._terms.get(key)
         if spec is None:
-            t_col = _col(src, "occurred_at" if src == "e" else "ordered_at")
+            t_col = time_column(src)
             try:
                 start, end = window_bounds(window, self.as_of, self._resolve)
             except ValueError as e:
@@ -440,54 +438,11 @@ class Compiler:
     # -- passes ----------------------------------------------------------------------------
     def _passes(self) -> list[tuple[str, exp.Select]]:
         out = []
-        for src in ("o", "l", "e"):
+        for src in SOURCES:
             terms = [(k[1], spec) for k, spec in self._terms.items() if k[0] == src]
             if terms:
-                out.append((src, self._pass(src, terms)))
+                out.append((src, build_pass(src, terms, self.as_of, self._bind)))
         return out
-
-    def _pass(self, src: str, terms) -> exp.Select:
-        table = {"o": "orders", "l": "order_lines", "e": "events"}[src]
-        t_col = _col(src, "occurred_at" if src == "e" else "ordered_at")
-        aggs, joins, starts = [], set(), []
-        for agg, (name, conds, term_joins, start) in terms:
-            joins |= term_joins
-            starts.append(start)
-            agg_expr = self._aggregate(src, agg)
-            if conds:
-                agg_expr = exp.Filter(this=agg_expr,
-                                      expression=exp.Where(this=exp.and_(*[c.copy() for c in conds])))
-            aggs.append(exp.alias_(agg_expr, name, quoted=True))
-        sel = exp.select(_col(src, "customer_id"), *aggs).from_(exp.to_table(table).as_(src))
-        for alias in sorted(joins):
-            ref_table, key = {"p": ("products", "product_id"), "s": ("stores", "store_id"),
-                              "o": ("orders", "order_id")}[alias]
-            sel = sel.join(exp.to_table(ref_table).as_(alias),
-                           on=exp.EQ(this=_col(alias, key), expression=_col(src, key)),
-                           join_type="left")
-        # prune: nothing after as_of, nothing before the earliest window start
-        where = [exp.LTE(this=t_col.copy(), expression=self._bind(self.as_of))]
-        if all(s is not None for s in starts):
-            where.append(exp.GTE(this=t_col.copy(), expression=self._bind(min(starts))))
-        return sel.where(exp.and_(*where)).group_by(_col(src, "customer_id"))
-
-    def _aggregate(self, src: str, agg: str) -> exp.Expression:
-        if agg == "count":
-            return exp.Count(this=exp.Star())
-        if agg == "orders":
-            return exp.Count(this=exp.Star()) if src == "o" else exp.Count(
-                this=exp.Distinct(expressions=[_col("l", "order_id")]))
-        if agg == "spend":
-            return exp.Sum(this=_col(src, "total" if src == "o" else "amount"))
-        if agg == "units":
-            return exp.Sum(this=_col("l", "quantity"))
-        if agg == "products":
-            return exp.Count(this=exp.Distinct(expressions=[_col("l", "product_id")]))
-        if agg == "min_at":
-            return exp.Min(this=_col(src, "ordered_at"))
-        if agg == "max_at":
-            return exp.Max(this=_col(src, "ordered_at"))
-        raise AssertionError(agg)
 
     def _filter_pred(self, g: Group, src: str, joins: set) -> exp.Expression:
         parts = []

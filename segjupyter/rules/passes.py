@@ -1,0 +1,77 @@
+"""Aggregation passes: one ``GROUP BY customer_id`` query per source table.
+
+The compiler registers behaviour *terms* (an aggregate, its window and filter conditions);
+this module turns the terms of one source into one pass, each term an aggregate with
+``FILTER (WHERE ...)``. Sources: ``o`` orders, ``l`` order lines (which carry the order's
+customer, store and time, so no join with orders is needed), ``e`` events.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from sqlglot import exp
+
+SOURCES = {"o": "orders", "l": "order_lines", "e": "events"}
+#: alias -> (table, key joined on) for the tables a purchase filter may need
+LOOKUPS = {"p": ("products", "product_id"), "s": ("stores", "store_id"),
+           "o": ("orders", "order_id")}
+
+
+def column(alias: str, name: str) -> exp.Column:
+    """``"alias"."name"``, quoted."""
+    return exp.column(name, table=alias, quoted=True)
+
+
+def time_column(src: str) -> exp.Column:
+    return column(src, "occurred_at" if src == "e" else "ordered_at")
+
+
+def aggregate(src: str, agg: str) -> exp.Expression:
+    """The aggregate of one term: count, orders, spend, units, products, min_at, max_at."""
+    if agg == "count":
+        return exp.Count(this=exp.Star())
+    if agg == "orders":
+        return exp.Count(this=exp.Star()) if src == "o" else exp.Count(
+            this=exp.Distinct(expressions=[column("l", "order_id")]))
+    if agg == "spend":
+        return exp.Sum(this=column(src, "total" if src == "o" else "amount"))
+    if agg == "units":
+        return exp.Sum(this=column("l", "quantity"))
+    if agg == "products":
+        return exp.Count(this=exp.Distinct(expressions=[column("l", "product_id")]))
+    if agg == "min_at":
+        return exp.Min(this=column(src, "ordered_at"))
+    if agg == "max_at":
+        return exp.Max(this=column(src, "ordered_at"))
+    raise ValueError(f"unknown aggregate {agg!r}")
+
+
+def build_pass(src: str, terms, as_of, bind: Callable[[object], exp.Expression]) -> exp.Select:
+    """``SELECT customer_id, <aggregate> FILTER (WHERE ...) AS tN, ... GROUP BY customer_id``.
+
+    ``terms`` are ``(agg, (name, conditions, joins, start))`` as the compiler registers
+    them; ``bind`` turns a value into a placeholder or literal."""
+    t_col = time_column(src)
+    aggs, joins, starts = [], set(), []
+    for agg, (name, conds, term_joins, start) in terms:
+        joins |= term_joins
+        starts.append(start)
+        agg_expr = aggregate(src, agg)
+        if conds:
+            agg_expr = exp.Filter(this=agg_expr, expression=exp.Where(
+                this=exp.and_(*[c.copy() for c in conds])))
+        aggs.append(exp.alias_(agg_expr, name, quoted=True))
+    sel = exp.select(column(src, "customer_id"), *aggs).from_(
+        exp.to_table(SOURCES[src]).as_(src))
+    for alias in sorted(joins):
+        table, key = LOOKUPS[alias]
+        sel = sel.join(exp.to_table(table).as_(alias),
+                       on=exp.EQ(this=column(alias, key), expression=column(src, key)),
+                       join_type="left", copy=False)
+    # prune: nothing after as_of, nothing before the earliest window start
+    where = [exp.LTE(this=t_col.copy(), expression=bind(as_of))]
+    if all(s is not None for s in starts):
+        where.append(exp.GTE(this=t_col.copy(), expression=bind(min(starts))))
+    return sel.where(exp.and_(*where), copy=False).group_by(column(src, "customer_id"),
+                                                            copy=False)
