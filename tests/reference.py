@@ -227,6 +227,10 @@ class _Ctx:
             return present
         if op in ("is true", "is false"):
             return _bool(s == (op == "is true"))
+        if op in ("in window", "not in window"):
+            # the instants of a behaviour window; a date is its midnight
+            inside = self.in_window(pd.to_datetime(s), v)
+            return inside if op == "in window" else present & ~inside
         if getattr(n, "ignore_year", False):
             lo, hi = self.month_day(v[0], False), self.month_day(v[1], True)
             md = s.dt.month * 100 + s.dt.day

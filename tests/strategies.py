@@ -13,6 +13,9 @@ Flags widen the draw for the language round trip:
 * ``odd=True``: any operator with any value type, awkward field names (keywords, spaces,
   backticks, quotes), injection-looking and arbitrary unicode strings, extreme numbers and
   dates, empty groups. These trees only need to survive printing and parsing.
+
+Date fields also draw ``in window`` / ``not in window`` with the windows of
+:func:`attribute_windows`.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ from functools import lru_cache
 
 from hypothesis import strategies as st
 
-from segjupyter.rules.model import (ANCHORS, ATTRIBUTE_OPERATORS, COMPARISONS,
-                                    LIFECYCLE_STAGES, RFM_SEGMENTS, UNITS, Attribute,
-                                    Behaviour, Derived, Group, MonthDay, Param, RelativeDate,
-                                    SegmentRef, Sql, Window, canonical, norm_value)
+from segjupyter.rules.model import (ANCHORS, ATTRIBUTE_OPERATORS, ATTRIBUTE_WINDOW_KINDS,
+                                    COMPARISONS, LIFECYCLE_STAGES, RFM_SEGMENTS, UNITS,
+                                    WINDOW_OPERATORS, Attribute, Behaviour, Derived, Group,
+                                    MonthDay, Param, RelativeDate, SegmentRef, Sql, Window,
+                                    canonical, norm_value)
 
 # -- demo vocabularies (segjupyter/demo/reference.py, people.py, population.py, events.py) --
 CITIES = ("Madrid", "Barcelona", "Valencia", "Sevilla", "Málaga", "A Coruña", "Lisboa",
@@ -65,7 +69,7 @@ OPERATORS = {  # segjupyter.workspace.registry.OPERATORS
     "category": ("=", "!=", "in", "not in", "contains", "not contains", "starts with",
                  "ends with", "is null", "is not null"),
     "boolean": ("is true", "is false", "=", "!=", "is null", "is not null"),
-    "date": COMPARISONS + ("between", "is null", "is not null"),
+    "date": COMPARISONS + ("between", "is null", "is not null", "in window", "not in window"),
     "list": ("contains", "not contains", "is null", "is not null"),
 }
 OPERATORS["text"] = OPERATORS["category"]
@@ -205,6 +209,8 @@ def _attribute(draw, fields: dict, params: bool):
     op = draw(st.sampled_from(OPERATORS[ftype]))
     if op in ("is null", "is not null", "is true", "is false"):
         return Attribute(name, op)
+    if op in WINDOW_OPERATORS:
+        return Attribute(name, op, draw(attribute_windows()))
     if op in ("in", "not in"):
         if params and draw(st.booleans()):
             return Attribute(name, op, Param(draw(st.sampled_from(PARAM_NAMES))))
@@ -230,6 +236,8 @@ def _odd_attribute(draw, params: bool):
     op = draw(st.sampled_from(ATTRIBUTE_OPERATORS))
     if op in ("is null", "is not null", "is true", "is false"):
         return Attribute(name, op)
+    if op in WINDOW_OPERATORS:
+        return Attribute(name, op, draw(attribute_windows(odd=True)))
     if op in ("in", "not in"):
         if params and draw(st.booleans()):
             return Attribute(name, op, Param(draw(st.sampled_from(PARAM_NAMES))))
@@ -266,6 +274,14 @@ def filters(*, odd: bool = False, params: bool = False):
 
 
 # -- windows -------------------------------------------------------------------------------
+def attribute_windows(*, odd: bool = False):
+    """Windows a date attribute can be ``in``: last N units, this / last year or month."""
+    n = st.integers(0, 10_000) if odd else st.integers(1, 24)
+    return st.one_of(
+        st.builds(lambda k, u: Window("last", k, u), n, st.sampled_from(UNITS)),
+        st.sampled_from(ATTRIBUTE_WINDOW_KINDS[1:]).map(Window))
+
+
 @lru_cache(maxsize=None)
 def windows(*, odd: bool = False, params: bool = False):
     """Time windows of every kind."""

@@ -932,3 +932,165 @@ def test_dialects_on_custom_types(case_id, hm_ws):
     for dialect in DIALECTS:
         back = sqlglot.parse_one(seg.sql(dialect=dialect), read=dialect).sql(dialect="duckdb")
         assert set(hm_ws.sql(back).df()["customer_id"].tolist()) == want, dialect
+
+
+# -- date attributes in a time window -----------------------------------------------------------
+IN, NOT_IN = "in window", "not in window"
+ATTRIBUTE_WINDOW_CASES = [
+    Case("registered in last 30 days", A("registered_at", IN, W("last", 30, "day")),
+         ('"c"."registered_at" BETWEEN ' + ts("2026-05-31 23:59:00.000001") + " AND "
+          + ts("2026-06-30 23:59:00"),)),
+    Case("registered in last 2 weeks", A("registered_at", IN, W("last", 2, "week")),
+         (ts("2026-06-16 23:59:00.000001"),)),
+    Case("registered in last 6 months", A("registered_at", IN, W("last", 6, "month")),
+         (ts("2025-12-30 23:59:00.000001"),)),
+    Case("registered in last 1 year", A("registered_at", IN, W("last", 1, "year")),
+         (ts("2025-06-30 23:59:00.000001"),)),
+    Case("registered in this year", A("registered_at", IN, W("this_year")),
+         ('"c"."registered_at" BETWEEN ' + ts("2026-01-01 00:00:00"),)),
+    Case("registered in last year", A("registered_at", IN, W("last_year")),
+         (ts("2025-01-01 00:00:00") + " AND " + ts("2025-12-31 23:59:59.999999"),)),
+    Case("registered in this month", A("registered_at", IN, W("this_month")),
+         (ts("2026-06-01 00:00:00"),)),
+    Case("registered in last month", A("registered_at", IN, W("last_month")),
+         (ts("2026-05-01 00:00:00") + " AND " + ts("2026-05-31 23:59:59.999999"),)),
+    Case("registered in last month, as_of Mar 31", A("registered_at", IN, W("last_month")),
+         (ts("2026-02-01 00:00:00") + " AND " + ts("2026-02-28 23:59:59.999999"),),
+         as_of="2026-03-31"),
+    Case("registered in this year, as_of mid-year (nothing after as_of)",
+         A("registered_at", IN, W("this_year")),
+         (ts("2025-01-01 00:00:00") + " AND " + ts("2025-06-15 23:59:59.999999"),),
+         as_of="2025-06-15"),
+    Case("registered not in last 6 months", A("registered_at", NOT_IN, W("last", 6, "month")),
+         ('NOT "c"."registered_at" BETWEEN',)),
+    Case("registered not in this year", A("registered_at", NOT_IN, W("this_year"))),
+    Case("registered not in last month", A("registered_at", NOT_IN, W("last_month"))),
+    Case("born in last 40 years (date as midnight)", A("birth_date", IN, W("last", 40, "year")),
+         ('CAST("c"."birth_date" AS TIMESTAMP) BETWEEN ' + ts("1986-06-30 23:59:00.000001"),)),
+    Case("born not in last 40 years (missing is false)",
+         A("birth_date", NOT_IN, W("last", 40, "year"))),
+    Case("born in last 480 months", A("birth_date", IN, W("last", 480, "month"))),
+    Case("born in this year (nobody)", A("birth_date", IN, W("this_year")), trivial=True),
+    Case("window and other conditions", F(A("registered_at", IN, W("last", 1, "year")),
+                                          A("city", "=", "Madrid"),
+                                          B("spend", ">=", 100, window=W("last", 6, "month")))),
+    Case("negated window group", F(A("registered_at", IN, W("this_year")),
+                                   A("birth_date", IN, W("last", 30, "year")), op="or",
+                                   negate=True)),
+]
+
+
+@pytest.mark.parametrize("case", ATTRIBUTE_WINDOW_CASES, ids=lambda c: c.id)
+def test_attribute_window(case, demo_ws, demo_ref):
+    check(case, demo_ws, demo_ref)
+
+
+def _register_on_edges(data) -> None:
+    """Edge customers registered (and born) exactly on their window edge instant."""
+    c = data["customers"]
+    edges = handmade.edge_instants()
+    mask = c["customer_id"] > len(c) - len(edges)
+    c.loc[mask, "registered_at"] = pd.Series(edges, dtype="datetime64[ns]").to_numpy()
+    c["birth_date"] = c["birth_date"].astype(object)
+    c.loc[mask, "birth_date"] = pd.Series([e.date() for e in edges], dtype=object).to_numpy()
+
+
+@pytest.fixture(scope="module")
+def hmw_ws(tmp_path_factory):
+    return handmade.build(str(tmp_path_factory.mktemp("handmade-reg")), mutate=_register_on_edges)
+
+
+@pytest.fixture(scope="module")
+def hmw_ref(hmw_ws):
+    return Reference.from_workspace(hmw_ws)
+
+
+ATTRIBUTE_WINDOWS = [W("last", 1, "day"), W("last", 7, "day"), W("last", 2, "week"),
+                     W("last", 1, "month"), W("last", 3, "month"), W("last", 1, "year"),
+                     W("this_year"), W("last_year"), W("this_month"), W("last_month")]
+_HM_WINDOW_CASES = [
+    Case(f"{name}-{fld}-{op.replace(' ', '_')}-{w.kind}{w.n or ''}{w.unit or ''}",
+         A(fld, op, w), as_of=as_of)
+    for name, as_of in (("month_end", M), ("feb29", L), ("midday", MID))
+    for fld in ("registered_at", "birth_date") for op in (IN, NOT_IN) for w in ATTRIBUTE_WINDOWS]
+
+
+@pytest.mark.parametrize("case", _HM_WINDOW_CASES, ids=lambda c: c.id)
+def test_attribute_window_on_edge_data(case, hmw_ws, hmw_ref):
+    check(case, hmw_ws, hmw_ref)
+
+
+# (as_of, condition, the customer's registration instant / birth day, member?)
+ATTRIBUTE_WINDOW_EDGES = [
+    (M, A("registered_at", IN, W("last_month")), at(2024, 2, 1), True),
+    (M, A("registered_at", IN, W("last_month")), at(2024, 2, 1) - US, False),
+    (M, A("registered_at", IN, W("last_month")), at(2024, 3, 1) - US, True),
+    (M, A("registered_at", IN, W("last_month")), at(2024, 3, 1), False),
+    (M, A("registered_at", IN, W("this_month")), at(2024, 3, 1), True),
+    (M, A("registered_at", IN, W("this_month")), M, True),
+    (M, A("registered_at", IN, W("this_month")), M + US, False),  # after as_of
+    (M, A("registered_at", NOT_IN, W("this_month")), M + US, True),
+    # as of Mar 31 (end of day) the last month starts just after Feb 29, 23:59:59.999999
+    (M, A("registered_at", IN, W("last", 1, "month")), at(2024, 3, 1), True),
+    (M, A("registered_at", IN, W("last", 1, "month")), eod(2024, 2, 29), False),
+    (M, A("registered_at", IN, W("this_year")), at(2024, 1, 1), True),
+    (M, A("registered_at", IN, W("this_year")), at(2024, 1, 1) - US, False),
+    (M, A("registered_at", IN, W("last_year")), at(2024, 1, 1) - US, True),
+    (M, A("registered_at", IN, W("last_year")), at(2023, 1, 1), True),
+    (M, A("registered_at", IN, W("last_year")), at(2023, 1, 1) - US, False),
+    (MID, A("registered_at", IN, W("last", 7, "day")), at(2024, 3, 8, 12) + US, True),
+    (MID, A("registered_at", IN, W("last", 7, "day")), at(2024, 3, 8, 12), False),
+    (MID, A("registered_at", NOT_IN, W("last", 7, "day")), at(2024, 3, 8, 12), True),
+    # a date is its midnight: in 'last 1 day' as of midday only today's date is inside
+    (MID, A("birth_date", IN, W("last", 1, "day")), at(2024, 3, 15), True),
+    (MID, A("birth_date", IN, W("last", 1, "day")), at(2024, 3, 14), False),
+    (MID, A("birth_date", IN, W("this_month")), at(2024, 3, 1), True),
+    (MID, A("birth_date", IN, W("this_month")), at(2024, 2, 29), False),
+    (MID, A("birth_date", IN, W("last_month")), at(2024, 2, 29), True),
+    (M, A("birth_date", IN, W("last", 1, "day")), at(2024, 3, 31), True),
+    (M, A("birth_date", IN, W("last", 1, "day")), at(2024, 3, 30), False),
+    (M, A("birth_date", IN, W("last_year")), at(2023, 1, 1), True),
+    (M, A("birth_date", IN, W("last_year")), at(2022, 12, 31), False),
+    (L, A("birth_date", IN, W("last", 1, "month")), at(2024, 1, 30), True),
+    (L, A("birth_date", IN, W("last", 1, "month")), at(2024, 1, 29), False),
+]
+
+
+@pytest.mark.parametrize("edge", ATTRIBUTE_WINDOW_EDGES,
+                         ids=[f"{i}-{e[1].field}-{e[1].op}-{e[1].value.kind}{e[1].value.n or ''}"
+                              f"-{e[2]:%Y%m%dT%H%M%S.%f}-{e[3]}"
+                              for i, e in enumerate(ATTRIBUTE_WINDOW_EDGES)])
+def test_attribute_window_edge(edge, hmw_ws, hmw_ref):
+    as_of, cond, instant, want = edge
+    cids = {handmade.edge_customer(t) for t in handmade.edge_instants()
+            if (t if cond.field == "registered_at" else t.replace(
+                hour=0, minute=0, second=0, microsecond=0)) == instant}
+    assert cids, f"no edge customer registered / born at {instant}"
+    got = set(hmw_ws.segment(cond).member_ids(as_of).tolist())
+    ref = hmw_ref.members(cond, as_of)
+    assert all((c in ref) is want for c in cids), "the reference disagrees with the contract"
+    assert all((c in got) is want for c in cids)
+    assert got == ref
+
+
+@pytest.mark.parametrize("tree,words", [
+    (A("city", IN, W("last", 6, "month")), "'city' is a category field"),
+    (A("customer_id", NOT_IN, W("this_year")), "'customer_id' is a integer field"),
+    (B("spend", ">", 0, filter=F(A("brand", IN, W("this_month")))), "'brand' is a category"),
+    (D("rfm_r", IN, W("this_year")), "'rfm_r' is a integer field"),
+])
+def test_window_on_a_non_date_field_is_a_rule_error(demo_ws, tree, words):
+    with pytest.raises(RuleValidationError) as info:
+        compile_segment(tree, demo_ws.fields, ASOF)
+    assert words in str(info.value) and "needs a date or timestamp field" in str(info.value)
+
+
+def test_attribute_window_in_every_dialect(demo_ws):
+    for tree in (A("registered_at", IN, W("last", 6, "month")),
+                 A("birth_date", NOT_IN, W("last", 40, "year"))):
+        seg = demo_ws.segment(tree)
+        want = set(seg.member_ids().tolist())
+        assert want
+        for dialect in DIALECTS:
+            back = sqlglot.parse_one(seg.sql(dialect=dialect), read=dialect).sql(dialect="duckdb")
+            assert set(demo_ws.sql(back).df()["customer_id"].tolist()) == want, dialect

@@ -68,6 +68,28 @@ PARSE_CASES = [
      one(A("birth_date", "between", (MonthDay(2, 29), MonthDay(3, 1)), ignore_year=True))),
     ("birth_date between :from and :to ignore year",
      one(A("birth_date", "between", (Param("from"), Param("to")), ignore_year=True))),
+    # dates in a time window
+    ("registered_at in last 6 months",
+     one(A("registered_at", "in window", W("last", 6, "month")))),
+    ("registered_at IN Last 1 Day", one(A("registered_at", "in window", W("last", 1, "day")))),
+    ("registered_at in last 0 weeks", one(A("registered_at", "in window", W("last", 0, "week")))),
+    ("registered_at in last 2 years", one(A("registered_at", "in window", W("last", 2, "year")))),
+    ("registered_at in this year", one(A("registered_at", "in window", W("this_year")))),
+    ("registered_at in last year", one(A("registered_at", "in window", W("last_year")))),
+    ("registered_at in this month", one(A("registered_at", "in window", W("this_month")))),
+    ("birth_date in last month", one(A("birth_date", "in window", W("last_month")))),
+    ("registered_at not in last 30 days",
+     one(A("registered_at", "not in window", W("last", 30, "day")))),
+    ("registered_at NOT IN this year", one(A("registered_at", "not in window", W("this_year")))),
+    ("not registered_at in this year",
+     G("and", (A("registered_at", "in window", W("this_year")),), negate=True)),
+    ('registered_at in last 1 week and city in ("Madrid")',
+     G("and", (A("registered_at", "in window", W("last", 1, "week")),
+               A("city", "in", ("Madrid",))))),
+    ("`last` in last month", one(A("last", "in window", W("last_month")))),
+    ("spend(store_opened in this year, last 2 years) > 0",
+     one(B("spend", ">", 0, filter=one(A("store_opened", "in window", W("this_year"))),
+           window=W("last", 2, "year")))),
     # relative dates
     ("registered_at >= -30d", one(A("registered_at", ">=", R(-30, "day")))),
     ("registered_at < +2w", one(A("registered_at", "<", R(2, "week")))),
@@ -250,6 +272,23 @@ def test_design_example():
     assert from_json(to_json(parse(text))) == expected
 
 
+def test_windows_of_date_fields_in_json():
+    tree = parse("registered_at in last 6 months and birth_date not in this year")
+    doc = to_json(tree)
+    assert ('{"attribute": "registered_at", "op": "in window", "value": {"window": '
+            '{"kind": "last", "n": 6, "unit": "month"}}}') in doc
+    assert '"value": {"window": {"kind": "this_year"}}' in doc
+    assert from_json(doc) == tree
+    with pytest.raises(ValueError, match="'since'"):
+        from_json({"version": 1, "rule": {"attribute": "x", "op": "in window",
+                                          "value": {"window": {"kind": "since",
+                                                               "start": {"date": "2025-01-01"}}}}})
+    with pytest.raises(ValueError, match="takes a time window"):
+        A("registered_at", "in window", R(-30))
+    with pytest.raises(ValueError, match="goes with 'in window'"):
+        A("registered_at", ">=", W("this_year"))
+
+
 def test_relative_dates_in_json_keep_old_documents_valid():
     """``{"relative": [n, unit]}`` is unchanged without an anchor (documents written before
     anchors still load); an anchor is a third item."""
@@ -289,6 +328,12 @@ PRINT_CASES = [
     (one(A("registered_at", ">", R(3, "week", "year_end"))), "registered_at > end of year +3w"),
     (one(A("birth_date", "between", (SOM, EOM), ignore_year=True)),
      "birth_date between start of month and end of month ignore year"),
+    (one(A("registered_at", "in window", W("last", 1, "month"))),
+     "registered_at in last 1 month"),
+    (one(A("registered_at", "in window", W("last", 6, "month"))),
+     "registered_at in last 6 months"),
+    (one(A("birth_date", "not in window", W("last_year"))), "birth_date not in last year"),
+    (one(A("in", "in window", W("this_month"))), "`in` in this month"),
     (one(A("start", "=", 1)), "`start` = 1"),
     (one(A("End", "=", 1)), "`End` = 1"),
     (one(A("city", "in", Param("cities"))), "city in :cities"),
@@ -411,6 +456,18 @@ ERROR_CASES = [
     ('events("visit", brand = "Acme") > 0', 1, 17, "brand", None, "time window"),
     ("spend > 3 and", 1, 14, None, None, "expected a condition after 'and'"),
     ("``", 1, 1, "``", None, "empty field name"),
+    # dates in a time window
+    ("registered_at in last 6 monts", 1, 25, "monts", "months", "a unit"),
+    ("registered_at in lst 6 months", 1, 18, "lst", "last", "a time window"),
+    ("registered_at not in last -1 days", 1, 27, "-1", None, "0 or more"),
+    ('registered_at in since "2025-01-01"', 1, 18, "since", None,
+     "write 'field >= \"YYYY-MM-DD\"'"),
+    ('registered_at in between "2025-01-01" and "2025-02-01"', 1, 18, "between", None,
+     "'field between"),
+    ("registered_at in all time", 1, 18, "all", None, "is not null"),
+    ("registered_at in next year", 1, 18, "next", '("next")', "a list like"),
+    ("city in Madrid", 1, 9, "Madrid", '("Madrid")', "in parentheses"),
+    ("registered_at in last 6 months ago", 1, 32, "ago", None, "expected 'and', 'or'"),
 ]
 
 

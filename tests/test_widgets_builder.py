@@ -79,6 +79,12 @@ TEXTS = [
     'city in :cities', 'birth_date >= :d', 'spend(since :start) > 0',
     'spend(between :a and :b) > 0', 'not city = "Madrid"',
     'city = "Madrid" or (subscribed and not (spend > 1 or orders > 2))',
+    # dates in a time window
+    'registered_at in last 6 months', 'registered_at in last 1 day',
+    'registered_at not in last 30 days', 'registered_at in this year',
+    'registered_at not in last year', 'birth_date in this month', 'birth_date in last month',
+    'birth_date not in last 40 years and registered_at in last 2 weeks',
+    'city in last 6 months',  # a window on a non-date field loads (and is marked)
     # invalid trees load too (and are marked): unknown field, wrong operator or value type
     'cty = "Madrid"', 'city > 5', 'spend >= "x"', 'birth_date = "Madrid"',
 ]
@@ -124,6 +130,8 @@ MODEL_TREES = [
                         negate=True),
                   Group("and", (Attribute("subscribed", "is true"),), negate=True))),
     Group("and", ()),
+    Group("and", (Attribute("registered_at", "in window", Window("last", 0, "day")),
+                  Attribute("birth_date", "not in window", Window("last", 100000, "year")))),
 ]
 
 
@@ -259,6 +267,53 @@ def test_relative_dates_from_an_anchor_and_in_year_ignoring_ranges(ws):
     assert b.count == ws.segment(b.tree).count() > 0
 
 
+def test_date_field_in_a_time_window(ws):
+    b = RuleBuilder(ws)
+    row = b.add_condition()
+    row.field.value = "registered_at"
+    ops = [k for _l, k in row.editor.op.options]
+    assert ops[-2:] == ["in window", "not in window"]
+    row.editor.op.value = "in window"
+    window = row.editor.window
+    assert window.box in row.editor.value_box.children
+    assert row.editor.slot.box not in row.editor.value_box.children
+    # only the windows a date can be in, starting at the last 6 months
+    assert [k for _l, k in window.kind.options] == [
+        "last", "this_year", "last_year", "this_month", "last_month"]
+    assert b.tree == parse("registered_at in last 6 months")
+    window.n.value = 30
+    window.unit.value = "day"
+    assert b.tree == parse("registered_at in last 30 days")
+    row.editor.op.value = "not in window"  # the window carries over
+    assert b.tree == parse("registered_at not in last 30 days")
+    window.kind.value = "last_month"
+    assert b.text == "registered_at not in last month"
+    n = ws.segment(b.tree).count()
+    assert b.calculate() == n > 0
+    # another date field keeps the operator and the window; a text field has neither
+    row.field.value = "birth_date"
+    assert b.tree == parse("birth_date not in last month")
+    row.field.value = "city"
+    assert "in window" not in [k for _l, k in row.editor.op.options]
+    assert row.editor.slot.box in row.editor.value_box.children
+    assert row.editor.window.box not in row.editor.value_box.children
+    # loading shows the window; the builder's count is the segment's
+    b.load("registered_at in this year and birth_date in last 40 years")
+    r0, r1 = b.rows()
+    assert (r0.editor.op.value, r0.editor.window.kind.value) == ("in window", "this_year")
+    assert (r1.editor.window.n.value, r1.editor.window.unit.value) == (40, "year")
+    assert b.calculate() == ws.segment(b.tree).count() > 0
+    b.load('registered_at in this year and city = "Madrid"')  # rows reused, window replaced
+    assert b.tree == parse('registered_at in this year and city = "Madrid"')
+    # read-only: the window controls are disabled too
+    ro = RuleBuilder(ws, "registered_at in last 6 months", read_only=True)
+    (r,) = ro.rows()
+    assert r.editor.window.kind.disabled and r.editor.window.n.disabled
+    # a window on a non-date field is marked with the compiler's message
+    bad = RuleBuilder(ws, "city in last 6 months")
+    assert "needs a date or timestamp field" in bad.rows()[0].error.value
+
+
 def test_behaviour_editor_with_filters_window_and_events(ws):
     b = RuleBuilder(ws)
     row = b.add_condition()
@@ -345,7 +400,8 @@ def test_removed_rows_and_groups_close_every_widget(ws):
     row = b.add_condition(parse('bought(brand = "Acme" or not (category = "Tea"), last year)'
                                 ).rules[0])
     group = b.add_group(parse('city = "Madrid" or birth_date between "12-02" and "01-03" '
-                              'ignore year or registered_at >= -30d'))
+                              'ignore year or registered_at >= -30d or '
+                              'registered_at not in last 6 months'))
     assert len(_instances) > before + 50
     b.root.remove(row)
     b.root.remove(group)

@@ -27,8 +27,9 @@ from sqlglot import exp
 from ..errors import RuleValidationError, UnavailableFieldError, UnknownFieldError
 from ..workspace.registry import BOOLEAN, DATE, LIST, TIMESTAMP, Field, FieldRegistry
 from . import derived
-from .model import (DERIVED_FIELDS, Attribute, Behaviour, Derived, Group, MonthDay,
-                    Node, Param, RelativeDate, SegmentRef, Sql, Window, canonical)
+from .model import (ATTRIBUTE_WINDOW_KINDS, DERIVED_FIELDS, WINDOW_OPERATORS, Attribute,
+                    Behaviour, Derived, Group, MonthDay, Node, Param, RelativeDate, SegmentRef,
+                    Sql, Window, canonical)
 from .passes import SOURCES, build_pass, time_column
 from .passes import column as _col
 from .windows import relative_date, relative_month_day, start_of_day, window_bounds
@@ -189,6 +190,9 @@ class Compiler:
     # -- attribute -------------------------------------------------------------------------
     def _attribute(self, f: Field, col: exp.Expression, node) -> exp.Expression:
         op = node.op
+        if op in WINDOW_OPERATORS and not f.is_date:
+            self._fail(f"'{op}' needs a date or timestamp field; {f.name!r} is a {f.type} "
+                       "field")
         if op not in f.operators and not (op in ("is true", "is false") and f.type == BOOLEAN):
             self._fail(f"operator {op!r} does not apply to {f.type} field {f.name!r} "
                        f"(allowed: {', '.join(f.operators)})")
@@ -198,6 +202,8 @@ class Compiler:
             return exp.Not(this=exp.Is(this=col, expression=exp.null()))
         if op in ("is true", "is false"):
             return exp.EQ(this=col, expression=exp.Boolean(this=op == "is true"))
+        if op in WINDOW_OPERATORS:
+            return self._in_window(f, col, node)
         value = self._resolve(node.value)
         if getattr(node, "ignore_year", False):
             return self._month_day_range(f, col, value)
@@ -248,6 +254,19 @@ class Compiler:
                     return _CMP[op](this=col, expression=self._bind(_end_of_day(value)))
             return _CMP[op](this=col, expression=self._typed(f, value))
         self._fail(f"unknown operator {op!r}")
+
+    def _in_window(self, f: Field, col, node) -> exp.Expression:
+        """``start <= col <= end`` with the bounds of a behaviour window (never after as_of);
+        a DATE compares as its midnight."""
+        w = node.value
+        if not isinstance(w, Window) or w.kind not in ATTRIBUTE_WINDOW_KINDS:
+            self._fail(f"'{node.op}' takes a window of kind "
+                       f"{', '.join(ATTRIBUTE_WINDOW_KINDS)}, not {w!r}")
+        start, end = window_bounds(w, self.as_of)
+        if f.type == DATE:
+            col = exp.Cast(this=col, to=exp.DataType.build("TIMESTAMP"))
+        e = exp.Between(this=col, low=self._bind(start), high=self._bind(end))
+        return exp.Not(this=e) if node.op == "not in window" else e
 
     def _text(self, f: Field, v: Any) -> str:
         if isinstance(v, (dt.date, dt.datetime)):

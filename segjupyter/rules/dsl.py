@@ -26,8 +26,9 @@ from lark.exceptions import LarkError
 from ..errors import SegmentSyntaxError
 from .dsl_errors import explain
 from .dsl_printer import RESERVED, condition_text, format_value, quote_name, to_text
-from .model import (DERIVED_FIELDS, METRICS, Attribute, Behaviour, Derived, Group, MonthDay,
-                    Param, RelativeDate, SegmentRef, Sql, Window, canonical, norm_value)
+from .model import (ATTRIBUTE_WINDOW_KINDS, DERIVED_FIELDS, METRICS, Attribute, Behaviour,
+                    Derived, Group, MonthDay, Param, RelativeDate, SegmentRef, Sql, Window,
+                    canonical, norm_value)
 
 __all__ = ["parse", "to_text", "condition_text", "format_value", "quote_name"]
 
@@ -216,6 +217,9 @@ class _Builder:
                 return op, values.value, False
             self.check_value(name, purchase, op, values)
             return op, tuple(v.value for v in values), False
+        if kind in ("in_window", "not_in_window"):
+            return ("in window" if kind == "in_window" else "not in window",
+                    self.field_window(_children(t)[0]), False)
         if kind == "between":
             lo, hi = (self.value(c) for c in _children(t))
             if _tokens(t, "IGNORE"):
@@ -281,6 +285,19 @@ class _Builder:
         if kind == "since":
             return Window("since", start=dates[0])
         return Window("between", start=dates[0], end=dates[1])
+
+    def field_window(self, t: Tree) -> Window:
+        """The window after a date field's ``in``: last N units, this / last year or month."""
+        window = self.window(t)
+        if window.kind not in ATTRIBUTE_WINDOW_KINDS:
+            tok = next(t.scan_values(lambda v: isinstance(v, Token)))
+            hint = {"all": "every date is in all time; write 'is not null'",
+                    "since": "write 'field >= \"YYYY-MM-DD\"'",
+                    "between": "write 'field between \"YYYY-MM-DD\" and \"YYYY-MM-DD\"'"}
+            raise self.error(
+                "a date field is 'in' the last N days / weeks / months / years, this year, "
+                f"last year, this month or last month; {hint[window.kind]}", tok)
+        return window
 
     def window_date(self, t: Tree):
         tok = t.children[0]

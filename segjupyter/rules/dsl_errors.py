@@ -171,12 +171,18 @@ def _unexpected(text, tok: Token, accepts: set[str], history: list[Token], befor
             return _error(text, f"unexpected word {prev.value!r}", prev, sug)
 
     expected = describe(accepts)
+    if prev is not None and prev.type == "IN" and "LPAR" in accepts and "LAST" in accepts:
+        expected = ('a list like ("a", "b"), a :parameter or, after a date field, a time '
+                    "window (last 6 months, this year, last month, …)")
     after = f" after {_show(prev)}" if prev is not None else ""
     msg = f"expected {expected}{after}, found {found}"
     sug = None
     if tok.type == "NAME":
         sug = _close(tok.value, _keyword_words(accepts))
-        if sug is None and accepts & _VALUES and "NAME" not in accepts:
+        if sug is None and prev is not None and prev.type == "IN":
+            sug = '("' + tok.value + '")'
+            msg += " (a list is written in parentheses, text values in quotes)"
+        elif sug is None and accepts & _VALUES and "NAME" not in accepts:
             sug = '"' + tok.value + '"'
             msg += " (text values need quotes)"
     if tok.type in ("RELDATE", "START", "END") and accepts & _VALUES == {"STRING", "PARAM"}:

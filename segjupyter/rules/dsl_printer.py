@@ -13,9 +13,9 @@ import re
 import unicodedata
 from decimal import Decimal
 
-from .model import (ATTRIBUTE_OPERATORS, COMPARISONS, DERIVED_FIELDS, METRICS, Attribute,
-                    Behaviour, Derived, Group, MonthDay, Node, Param, RelativeDate,
-                    SegmentRef, Sql, Window, canonical)
+from .model import (ATTRIBUTE_OPERATORS, ATTRIBUTE_WINDOW_KINDS, COMPARISONS, DERIVED_FIELDS,
+                    METRICS, Attribute, Behaviour, Derived, Group, MonthDay, Node, Param,
+                    RelativeDate, SegmentRef, Sql, Window, canonical)
 
 #: Words that can never be a bare field name (they start conditions or join them).
 RESERVED = frozenset(METRICS) | {"in_segment", "sql", "and", "or", "not"} | frozenset(
@@ -128,6 +128,11 @@ def _test(name: str, op: str, value, ignore_year: bool = False, bare_true: bool 
         if not isinstance(value, tuple):
             raise ValueError(f"'{op}' needs a list of values, not {value!r}")
         return f"{name} {op} (" + ", ".join(format_value(x) for x in value) + ")"
+    if op in ("in window", "not in window"):
+        if not isinstance(value, Window) or value.kind not in ATTRIBUTE_WINDOW_KINDS:
+            raise ValueError(f"'{op}' needs a window of kind {', '.join(ATTRIBUTE_WINDOW_KINDS)},"
+                             f" not {value!r}")
+        return f"{name} {op.removesuffix(' window')} {window_text(value)}"
     if op == "between":
         if not isinstance(value, tuple) or len(value) != 2:
             raise ValueError(f"'between' needs two values, not {value!r}")

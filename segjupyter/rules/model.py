@@ -13,8 +13,9 @@ or conditions:
 Values are plain Python literals (``str``, ``int``, ``Decimal``, ``bool``, ``date``,
 ``datetime``), :class:`Param` (a bound ``:name``), :class:`RelativeDate` (``-30d``,
 ``start of month``, relative to ``as_of``) and :class:`MonthDay` (``"12-02"`` in year-ignoring
-ranges); ``in`` takes a tuple, ``between`` a pair. Floats are turned into ``Decimal`` so money
-comparisons stay exact.
+ranges); ``in`` takes a tuple, ``between`` a pair, ``in window`` / ``not in window`` a
+:class:`Window` (``registered_at in last 6 months``). Floats are turned into ``Decimal`` so
+money comparisons stay exact.
 
 Every node is an immutable, hashable dataclass; trees compare with ``==``. Trees are kept in
 a canonical shape by :class:`Group` itself (a group of fewer than two children is an ``and``
@@ -38,7 +39,9 @@ JSON_VERSION = 1
 COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
 ATTRIBUTE_OPERATORS = COMPARISONS + (
     "in", "not in", "between", "contains", "not contains", "starts with", "ends with",
-    "is null", "is not null", "is true", "is false")
+    "is null", "is not null", "is true", "is false", "in window", "not in window")
+#: date / timestamp field inside (or outside) a time window relative to as_of
+WINDOW_OPERATORS = ("in window", "not in window")
 NO_VALUE_OPERATORS = ("is null", "is not null", "is true", "is false")
 
 # -- behaviour metrics -----------------------------------------------------------------------
@@ -57,6 +60,8 @@ METRICS: dict[str, tuple[str, str]] = {
 
 WINDOW_KINDS = ("all", "last", "this_year", "last_year", "this_month", "last_month", "since",
                 "between")
+#: the windows an attribute can be ``in`` (``since`` / ``between`` are ``>=`` / ``between``)
+ATTRIBUTE_WINDOW_KINDS = ("last", "this_year", "last_year", "this_month", "last_month")
 UNITS = ("day", "week", "month", "year")
 #: days a relative date may count from: as_of's day (None) or an end of its month / year
 ANCHORS = (None, "month_start", "month_end", "year_start", "year_end")
@@ -188,7 +193,9 @@ ALL_TIME = Window()
 class Attribute:
     """``field op value`` on a customer field. ``ignore_year`` makes a ``between`` of two
     :class:`MonthDay` match any year, wrapping the new year when the start is after the end;
-    a :class:`RelativeDate` bound there stands for the month-day of the day it resolves to."""
+    a :class:`RelativeDate` bound there stands for the month-day of the day it resolves to.
+    ``in window`` / ``not in window`` take a :class:`Window` of a kind in
+    :data:`ATTRIBUTE_WINDOW_KINDS`."""
 
     field: str
     op: str
@@ -203,6 +210,17 @@ class Attribute:
             if self.op != "between" or not isinstance(value, (tuple, list)) or len(value) != 2:
                 raise ValueError("'ignore year' goes with 'between' and two month-day values")
             value = tuple(MonthDay.parse(x) if isinstance(x, str) else x for x in value)
+        if self.op in WINDOW_OPERATORS:
+            if not isinstance(value, Window):
+                raise ValueError(f"'{self.op}' takes a time window, not {value!r}")
+            if value.kind not in ATTRIBUTE_WINDOW_KINDS:
+                raise ValueError(
+                    f"'{self.op}' takes a window of the last N days / weeks / months / years, "
+                    f"this or last year, this or last month, not {value.kind!r} (for 'since' "
+                    "write '>= date', for 'between' write 'between date and date')")
+        elif isinstance(value, Window):
+            raise ValueError(f"a time window goes with 'in window' / 'not in window', "
+                             f"not {self.op!r}")
         object.__setattr__(self, "value", norm_value(value))
 
 
@@ -358,6 +376,8 @@ def _value_to_json(v: Any) -> Any:
         return {"month_day": str(v)}
     if isinstance(v, tuple):
         return [_value_to_json(x) for x in v]
+    if isinstance(v, Window):
+        return {"window": _window_to_json(v)}
     raise TypeError(f"cannot store value {v!r} of type {type(v).__name__}")
 
 
@@ -369,7 +389,7 @@ def _value_from_json(v: Any) -> Any:
         return {"decimal": Decimal, "datetime": dt.datetime.fromisoformat,
                 "date": dt.date.fromisoformat, "param": Param,
                 "relative": lambda p: RelativeDate(int(p[0]), *p[1:]),
-                "month_day": MonthDay.parse}[k](x)
+                "month_day": MonthDay.parse, "window": _window_from_json}[k](x)
     return v
 
 
@@ -379,6 +399,12 @@ def _window_to_json(w: Window) -> dict:
         if getattr(w, k) is not None:
             d[k] = _value_to_json(getattr(w, k))
     return d
+
+
+def _window_from_json(w: dict | None) -> Window:
+    w = w or {"kind": "all"}
+    return Window(w.get("kind", "all"), w.get("n"), w.get("unit"),
+                  _value_from_json(w.get("start")), _value_from_json(w.get("end")))
 
 
 def node_to_json(node: Node) -> dict:
@@ -419,9 +445,7 @@ def node_from_json(d: dict) -> Node:
         return Attribute(d["attribute"], d["op"], _value_from_json(d.get("value")),
                          bool(d.get("ignore_year", False)))
     if "behaviour" in d:
-        w = d.get("window") or {"kind": "all"}
-        window = Window(w.get("kind", "all"), w.get("n"), w.get("unit"),
-                        _value_from_json(w.get("start")), _value_from_json(w.get("end")))
+        window = _window_from_json(d.get("window"))
         filt = d.get("filter")
         return Behaviour(d["behaviour"], d.get("op"), _value_from_json(d.get("value")),
                          None if filt is None else node_from_json(filt), window,

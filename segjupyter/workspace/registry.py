@@ -32,8 +32,8 @@ OPERATORS: dict[str, tuple[str, ...]] = {
                "ends with", "is null", "is not null"),
     INTEGER: _CMP + ("in", "not in"),
     NUMBER: _CMP,
-    DATE: _CMP,
-    TIMESTAMP: _CMP,
+    DATE: _CMP + ("in window", "not in window"),
+    TIMESTAMP: _CMP + ("in window", "not in window"),
     BOOLEAN: ("is true", "is false", "=", "!=", "is null", "is not null"),
     LIST: ("contains", "not contains", "is null", "is not null"),
 }

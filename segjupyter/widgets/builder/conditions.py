@@ -12,13 +12,13 @@ from __future__ import annotations
 import ipywidgets as W
 
 from ...errors import RuleValidationError
-from ...rules.model import COMPARISONS, METRICS, Attribute, Behaviour, Derived, Group, \
-    SegmentRef, Sql
+from ...rules.model import COMPARISONS, METRICS, WINDOW_OPERATORS, Attribute, Behaviour, \
+    Derived, Group, SegmentRef, Sql, Window
 from ..layout import close_all, css, icon_button, set_children, show
 from .fields import (ANY_EVENT, ATTRIBUTE_ENTITIES, IGNORE_YEAR, MAIN_ENTITIES,
                      PURCHASE_ENTITIES, Choice, operators_for)
 from .slot import SCALAR_KIND, ValueSlot
-from .window import WindowEditor
+from .window import ATTRIBUTE_KINDS, WindowEditor
 
 
 _KEEP = object()  # "leave the value as it is" when reshaping a value slot
@@ -39,8 +39,10 @@ class AttributeEditor:
         notify = row.notify
         self.op = css(W.Dropdown(layout=W.Layout(width="150px")), "sj-operator")
         self.slot = ValueSlot(notify)
+        self.window = None  # a WindowEditor once a date field is 'in window'
+        self.value_box = W.HBox([self.slot.box])
         self.field = None
-        self.main = [self.op, self.slot.box]
+        self.main = [self.op, self.value_box]
         self.extra = None
         self.set_field(field)
         self.op.observe(self._op_changed, "value")
@@ -69,6 +71,12 @@ class AttributeEditor:
         ftype = self.field.type if self.field is not None else None
         kind = SCALAR_KIND.get(ftype, "text")
         values = self.field.values if self.field is not None else ()
+        if op in WINDOW_OPERATORS:
+            self._show_window(value)
+            self.slot.configure("none", kind)
+            return
+        if self.window is not None:
+            set_children(self.value_box, [self.slot.box])
         if op in ("is null", "is not null", "is true", "is false"):
             arity = "none"
         elif op in ("in", "not in"):
@@ -85,6 +93,19 @@ class AttributeEditor:
         else:
             self.slot.configure(arity, kind, values, value)
 
+    def _show_window(self, value) -> None:
+        """Show the window editor in place of the value slot (loading ``value`` if it is a
+        window; 'in window' and 'not in window' share one editor, so the window carries
+        over)."""
+        if self.window is None:
+            self.window = WindowEditor(self.row.notify, ATTRIBUTE_KINDS)
+            self.window.set(Window("last", 6, "month"))
+            if self.op.disabled:
+                self.window.set_disabled(True)
+        if isinstance(value, Window):
+            self.window.set(value)
+        set_children(self.value_box, [self.window.box])
+
     def _op_changed(self, _change):
         if getattr(self, "_silent", False):
             return
@@ -97,7 +118,7 @@ class AttributeEditor:
 
     def node(self, choice: Choice):
         op = self.op.value
-        value = self.slot.get()
+        value = self.window.get() if op in WINDOW_OPERATORS else self.slot.get()
         if choice.entity == "derived":
             return Derived(choice.key, op, value)
         if op == IGNORE_YEAR:
@@ -107,10 +128,14 @@ class AttributeEditor:
     def set_disabled(self, d: bool) -> None:
         self.op.disabled = d
         self.slot.set_disabled(d)
+        if self.window is not None:
+            self.window.set_disabled(d)
 
     def close(self) -> None:
         self.slot.close()
-        close_all(self.op)
+        if self.window is not None:
+            self.window.close()
+        close_all(self.op, self.value_box)
 
 
 _TIME_METRICS = ("first_order", "last_order")

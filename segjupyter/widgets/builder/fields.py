@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...rules.model import (ATTRIBUTE_OPERATORS, DERIVED_FIELDS, METRICS, Attribute, Behaviour,
-                            Derived, SegmentRef, Sql)
+from ...rules.model import (ATTRIBUTE_OPERATORS, DERIVED_FIELDS, METRICS, WINDOW_OPERATORS,
+                            Attribute, Behaviour, Derived, SegmentRef, Sql)
 from ...workspace.registry import OPERATORS, Field
 
 MAIN_ENTITIES = (("Customer", "customer"), ("Custom fields", "custom"),
@@ -152,9 +152,11 @@ def operators_for(field: Field | None) -> list[tuple[str, str]]:
     """(label, op) options for an attribute field; dates add the year-ignoring range."""
     ops = field.operators if field is not None else ATTRIBUTE_OPERATORS
     labels = {"in": "in (include)", "not in": "not in (exclude)"}
-    out = [(labels.get(op, op), op) for op in ops]
+    # the time-window operators come after the year-ignoring range, at the end of the list
+    out = [(labels.get(op, op), op) for op in ops if op not in WINDOW_OPERATORS]
     if field is not None and field.is_date:
         out.append(("between (any year)", IGNORE_YEAR))
+    out += [(op, op) for op in ops if op in WINDOW_OPERATORS]
     return out
 
 

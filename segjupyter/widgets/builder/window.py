@@ -1,11 +1,12 @@
 """The time-window editor of behaviour conditions (all time, last N units, this / last year
-or month, since a date, between two dates)."""
+or month, since a date, between two dates), also the value of a date field ``in window``
+(last N units, this / last year or month only)."""
 
 from __future__ import annotations
 
 import ipywidgets as W
 
-from ...rules.model import ALL_TIME, Window
+from ...rules.model import ALL_TIME, ATTRIBUTE_WINDOW_KINDS, Window
 from ..layout import close_all, css, set_children
 from .slot import make_editor, scalar_kind
 from .values import _UNIT_OPTIONS
@@ -13,15 +14,18 @@ from .values import _UNIT_OPTIONS
 _KINDS = [("all time", "all"), ("in the last", "last"), ("this year", "this_year"),
           ("last year", "last_year"), ("this month", "this_month"),
           ("last month", "last_month"), ("since", "since"), ("between", "between")]
+#: the windows a date attribute can be in
+ATTRIBUTE_KINDS = tuple(k for k in _KINDS if k[1] in ATTRIBUTE_WINDOW_KINDS)
 
 
 class WindowEditor:
-    """Edits one :class:`~segjupyter.rules.model.Window`; ``.box`` is the widget."""
+    """Edits one :class:`~segjupyter.rules.model.Window`; ``.box`` is the widget. ``kinds``
+    limits the choice of kinds (the first is the initial one)."""
 
-    def __init__(self, notify):
+    def __init__(self, notify, kinds=tuple(_KINDS)):
         self._notify = notify
-        self.kind = css(W.Dropdown(options=_KINDS, value="all", layout=W.Layout(width="115px")),
-                        "sj-window-kind")
+        self.kind = css(W.Dropdown(options=list(kinds), value=kinds[0][1],
+                                   layout=W.Layout(width="115px")), "sj-window-kind")
         self.n = css(W.BoundedIntText(value=6, min=1, max=100000,
                                       layout=W.Layout(width="65px")), "sj-window-n")
         self.unit = css(W.Dropdown(options=_UNIT_OPTIONS, value="month",
@@ -31,6 +35,7 @@ class WindowEditor:
         self._and = W.HTML("and", layout=W.Layout(margin="0 4px"))
         self.box = css(W.HBox([self.kind]), "sj-window")
         self._loaded = None
+        self._layout()
         self.kind.observe(self._kind_changed, "value")
         for w in (self.n, self.unit):
             w.observe(lambda _c: self._notify(), "value")
