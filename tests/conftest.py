@@ -20,6 +20,20 @@ def demo_ws_path(tmp_path_factory) -> str:
     return path
 
 
+@pytest.fixture(scope="session")
+def demo_copy(demo_ws_path, tmp_path_factory):
+    """Factory of private copies of the demo workspace, for tests that write to it:
+    ``demo_copy("label")`` returns the path of a fresh copy."""
+    import shutil
+
+    def make(label: str = "ws-copy") -> str:
+        path = tmp_path_factory.mktemp(label) / "ws"
+        shutil.copytree(demo_ws_path, path)
+        return str(path)
+
+    return make
+
+
 # ---------------------------------------------------------------------------------------------
 # Small hand-made workspaces (owner: workspace/loaders). Tables from ``helpers/frames.py``.
 # ---------------------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ within the cull timeout. Screenshots go to ``artifacts/screenshots/dashboard-*.p
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -47,10 +46,9 @@ SOURCE_SNIPPETS = ("notebook_workspace(", "SegmentDashboard(ws", "RFMDashboard(w
 
 
 @pytest.fixture(scope="module")
-def dash_ws(demo_ws_path, tmp_path_factory) -> str:
+def dash_ws(demo_copy) -> str:
     """A private copy of the demo workspace holding the refreshed starter segments."""
-    path = tmp_path_factory.mktemp("dashboard") / "ws"
-    shutil.copytree(demo_ws_path, path)
+    path = demo_copy("dashboard")
     with segjupyter.open(path) as ws:
         result = save_starter_segments(ws, history_months=3)
     assert result["error"].isna().all(), result

@@ -503,7 +503,7 @@ _TOKENS = ["and", "or", "not", "(", ")", "city", "=", '"x"', "spend", "last", "6
            "start", "end", "of", "month"]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
 @given(st.lists(st.sampled_from(_FRAGMENTS), max_size=20).map("".join)
        | st.lists(st.sampled_from(_TOKENS), max_size=12).map(" ".join))
 def test_any_text_parses_or_raises_our_error(text):
@@ -625,14 +625,16 @@ def test_params_must_be_given_when_checked():
 
 
 # -- the round trip ------------------------------------------------------------------------
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(strategies.trees(odd=True, params=True, references=True))
 def test_round_trip_any_tree(tree):
     text = to_text(tree)
     assert parse(text) == tree
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(strategies.trees())
 def test_round_trip_demo_trees(tree):
     text = to_text(tree)
@@ -662,7 +664,8 @@ def test_odd_strings_survive_as_data(s):
     # every value came back whole, in its own place: nothing escaped its quotes
     assert len(back.rules) == 7
     assert back.rules[0].value == back.rules[2].filter.rules[0].value == s
-    assert (back.rules[3].event_type, back.rules[4].name, back.rules[5].query) == (s, s, s)
+    # an empty event type names no type: it means any event (model.Behaviour)
+    assert (back.rules[3].event_type, back.rules[4].name, back.rules[5].query) == (s or None, s, s)
 
 
 def test_grammar_ships_inside_the_package():

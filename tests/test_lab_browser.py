@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -41,11 +40,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def lab(demo_ws_path, tmp_path_factory):
+def lab(demo_copy, tmp_path_factory):
     """A running JupyterLab serving the notebook; yields (base url, token, workspace path)."""
     tmp = tmp_path_factory.mktemp("lab")
-    ws_path = tmp / "ws"
-    shutil.copytree(demo_ws_path, ws_path)
+    ws_path = demo_copy("lab-ws")
     root = tmp / "root"
     root.mkdir()
     nb = json.loads(NOTEBOOK.read_text("utf-8"))

@@ -5,7 +5,6 @@ line, failing the run when a segment fails.
 
 from __future__ import annotations
 
-import shutil
 
 import nbformat
 import papermill
@@ -24,10 +23,9 @@ BROKEN_SQL = 'sql("SELECT customer_id FROM customers WHERE CAST(first_name AS IN
 
 
 @pytest.fixture(scope="module")
-def report_ws(demo_ws_path, tmp_path_factory) -> str:
+def report_ws(demo_copy) -> str:
     """A private copy of the demo workspace holding the starter segments."""
-    path = tmp_path_factory.mktemp("report") / "ws"
-    shutil.copytree(demo_ws_path, path)
+    path = demo_copy("report")
     with segjupyter.open(path) as ws:
         save_starter_segments(ws, history_months=0)
     return str(path)
@@ -83,9 +81,8 @@ def test_report_command_names_an_unknown_segment(report_ws, tmp_path, capsys):
 
 
 def test_refresh_notebook_prints_a_summary_and_fails_when_a_segment_fails(
-        demo_ws_path, tmp_path, capsys):
-    ws_path = tmp_path / "ws"
-    shutil.copytree(demo_ws_path, ws_path)
+        demo_copy, tmp_path, capsys):
+    ws_path = demo_copy("refresh-notebook")
     with segjupyter.open(ws_path) as ws:
         ws.segments.save("spend(last 12 months) >= 500", name="big")
         ws.segments.save(BROKEN_SQL, name="broken")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 
 import pytest
 
@@ -13,10 +12,8 @@ from segjupyter.errors import CatalogError, WorkspaceError
 
 
 @pytest.fixture
-def ws_copy(demo_ws_path, tmp_path) -> str:
-    path = tmp_path / "ws"
-    shutil.copytree(demo_ws_path, path)
-    return str(path)
+def ws_copy(demo_copy) -> str:
+    return demo_copy("starter")
 
 
 def test_starter_segments_are_saved_refreshed_with_history_once(ws_copy):

@@ -8,7 +8,6 @@ import csv
 import datetime as dt
 import io
 import re
-import shutil
 
 import pytest
 
@@ -19,11 +18,9 @@ from segjupyter.widgets import RuleBuilder, SegmentList, ui
 
 
 @pytest.fixture(scope="module")
-def ws(demo_ws_path, tmp_path_factory):
+def ws(demo_copy):
     """A private copy of the demo workspace (these tests write its catalog)."""
-    path = tmp_path_factory.mktemp("widgets-catalog") / "ws"
-    shutil.copytree(demo_ws_path, path)
-    w = segjupyter.open(path)
+    w = segjupyter.open(demo_copy("widgets-catalog"))
     yield w
     w.close()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -19,10 +18,8 @@ from segjupyter.widgets.dashboard import SECTIONS
 
 
 @pytest.fixture(scope="module")
-def ws(demo_ws_path, tmp_path_factory):
-    path = tmp_path_factory.mktemp("widgets-dash") / "ws"
-    shutil.copytree(demo_ws_path, path)
-    w = segjupyter.open(path)
+def ws(demo_copy):
+    w = segjupyter.open(demo_copy("widgets-dash"))
     w.segments.save('spend(last 12 months) >= 500', name="big", refresh=True)
     w.segments.save('city = "Madrid"', name="madrid", refresh=True)
     yield w

@@ -230,7 +230,8 @@ class Behaviour:
 
     ``filter`` is a group of :class:`Attribute` conditions on purchase fields (product, store,
     order, line); all of them apply to the same order line. ``bought`` has no comparison.
-    ``event_type`` names the event type for the ``events`` metric (None = any event).
+    ``event_type`` names the event type for the ``events`` metric (None, or an empty name,
+    = any event).
     """
 
     metric: str
@@ -249,6 +250,8 @@ class Behaviour:
         elif self.op not in COMPARISONS + ("between", "is null", "is not null"):
             raise ValueError(f"metric {self.metric!r} needs a comparison, not {self.op!r}")
         object.__setattr__(self, "value", norm_value(self.value))
+        if self.event_type == "":  # no name names no type: the widgets show it as "any"
+            object.__setattr__(self, "event_type", None)
         if self.filter is not None:  # canonical, so equal filters compare equal
             filt = canonical(self.filter)
             object.__setattr__(self, "filter", filt if filt.rules else None)
