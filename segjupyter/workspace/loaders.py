@@ -111,6 +111,7 @@ class _Stage:
     existing: bool = False
     notes: list[str] = field(default_factory=list)
     custom_types: dict[str, str] = field(default_factory=dict)  # custom column -> target
+    flagged: str = ""  # temp table: _row, _reason, _w<i> of rejected or warned rows
 
     @property
     def typed(self) -> str:
@@ -157,17 +158,28 @@ class _LoadJob:
         self.id_types = self._decide_id_types()
         if "customers" in self.staged:
             self._infer_custom(self.staged["customers"])
-        for t in LOAD_ORDER:
-            if t in self.staged:
-                self.current = t
-                self._validate(self.staged[t], final)
         report = LoadReport()
+        # table by table, parents first: validate, write the accepted rows, and only keep
+        # the (few) rejected or warned rows in memory; children check their references
+        # against the parent already written
         for t in LOAD_ORDER:
+            self.current = t
             if t in self.staged:
-                self.current = t
+                self._validate_and_write(self.staged[t], final)
                 report.tables[t] = self._table_report(self.staged[t])
+                if not (t == "orders" and self.computed_total):  # _fill_totals reads it
+                    self._drop_temps(t)
+            elif t in self.existing:
+                self.con.execute(f"CREATE TABLE retail_new.{t} AS SELECT * FROM retail.{t}")
+        if self.computed_total:
+            self.current = "orders"
+            self._fill_totals(report.tables["orders"])
         report.kept = {t: None for t in LOAD_ORDER if t in self.existing and t not in dirty}
+        for t in report.kept:
+            report.kept[t] = self.con.execute(f"SELECT count(*) FROM retail_new.{t}"
+                                              ).fetchall()[0][0]
         if strict and report.rows_rejected:
+            # nothing is committed: the new file is discarded with the exception
             report.seconds = time.perf_counter() - started
             per_table = "; ".join(
                 f"{t.table}: " + ", ".join(f"{i.count:,} {i.message}" for i in t.reasons.values())
@@ -175,14 +187,6 @@ class _LoadJob:
             raise LoadError(f"load refused (strict=True): {report.rows_rejected:,} rows would be "
                             f"rejected ({per_table}); the previous data is unchanged",
                             report=report)
-        for t in LOAD_ORDER:
-            self.current = t
-            if t in self.staged:
-                self._write(self.staged[t], report.tables[t])
-            elif t in self.existing:
-                self.con.execute(f"CREATE TABLE retail_new.{t} AS SELECT * FROM retail.{t}")
-                report.kept[t] = self.con.execute(f"SELECT count(*) FROM retail_new.{t}"
-                                                  ).fetchall()[0][0]
         self.current = None
         return report
 
@@ -324,19 +328,54 @@ class _LoadJob:
                                         "VARCHAR")
 
     # -- validation ------------------------------------------------------------------------
-    def _validate(self, st: _Stage, final: set[str]) -> None:
-        parents = {}
-        for p in final:
-            parents[p] = (f"{self.staged[p].typed} WHERE _reason IS NULL" if p in self.staged
-                          else f"retail.{p}")
+    def _validate_and_write(self, st: _Stage, final: set[str]) -> None:
+        """Type and check ``st``'s rows (a view, evaluated twice: once for the rejected and
+        warned rows, kept in a small temp table, once to write the accepted rows), then
+        write them to ``retail_new``. Duplicate ids are rare: only when the written table
+        has some is the typed table materialised to reject the later copies."""
+        parents = {p: (f"retail_new.{p}" if p in self.staged else f"retail.{p}")
+                   for p in final}
         plan = typed_rows(st.table, st.name, st.types, st.custom_types, parents, self.id_types,
                           self.tz)
-        typed = self._temp(_bare(st.typed))
-        self.con.execute(f"CREATE TEMP TABLE {_bare(typed)} AS {plan.sql}")
-        if plan.duplicate is not None:
-            mark_duplicates(self.con, typed, TABLES[st.table].key, plan.duplicate)
         self.issues[st.table] = plan.issues
         self.warn_conds[st.table] = plan.warnings
+        typed = self._temp(_bare(st.typed), view=True)
+        self.con.execute(f"CREATE TEMP VIEW {_bare(typed)} AS {plan.sql}")
+        self._keep_flagged(st, typed)
+        self._write(st, typed)
+        key = TABLES[st.table].key
+        if plan.duplicate is not None and self._has_duplicates(st.table, key):
+            self.con.execute(f"DROP TABLE retail_new.{st.table}")
+            self.con.execute(f"DROP VIEW {typed}")
+            self.temps.remove(("VIEW", typed))
+            table = self._temp(_bare(st.typed))
+            self.con.execute(f"CREATE TEMP TABLE {_bare(table)} AS {plan.sql}")
+            mark_duplicates(self.con, table, key, plan.duplicate)
+            self._keep_flagged(st, table)
+            self._write(st, table)
+
+    def _keep_flagged(self, st: _Stage, typed: str) -> None:
+        warns = [f"_w{i}" for i in range(len(self.warn_conds[st.table]))]
+        flagged = self._temp(f"_sj_flagged_{st.table}")
+        self.con.execute(
+            f"CREATE TEMP TABLE {_bare(flagged)} AS SELECT _row, _reason"
+            + "".join(f", {w}" for w in warns) + f" FROM {typed} WHERE _reason IS NOT NULL"
+            + "".join(f" OR {w}" for w in warns))
+        st.flagged = flagged
+
+    def _has_duplicates(self, table: str, key: tuple[str, ...]) -> bool:
+        keys = ", ".join(ident(k) for k in key)
+        return bool(self.con.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM retail_new.{table} GROUP BY {keys} "
+            "HAVING count(*) > 1)").fetchall()[0][0])
+
+    def _drop_temps(self, table: str) -> None:
+        """The typed view and flagged rows of a written table are no longer needed (the
+        stage stays: rejected rows are read from it for the report)."""
+        for kind, name in [x for x in self.temps if x[1].endswith(
+                (f"_sj_typed_{table}", f"_sj_flagged_{table}"))]:
+            self.con.execute(f"DROP {kind} IF EXISTS {name}")
+            self.temps.remove((kind, name))
 
     # -- reporting -------------------------------------------------------------------------
     def _table_report(self, st: _Stage) -> TableReport:
@@ -344,7 +383,7 @@ class _LoadJob:
         rep = TableReport(t, st.description, rows_read=st.rows,
                           ignored_columns=list(st.plan.ignored), notes=list(st.notes))
         issues = self.issues[t]
-        rejected = self.con.execute(f"SELECT _row, _reason FROM {st.typed} "
+        rejected = self.con.execute(f"SELECT _row, _reason FROM {st.flagged} "
                                     "WHERE _reason IS NOT NULL ORDER BY _row").df()
         if len(rejected):
             rows = self._source_rows(st, rejected["_row"].tolist())
@@ -363,11 +402,11 @@ class _LoadJob:
         if warns:
             counts = self.con.execute("SELECT " + ", ".join(
                 f"count(*) FILTER (WHERE _w{i})" for i in range(len(warns)))
-                + f" FROM {st.typed} WHERE _reason IS NULL").fetchall()[0]
+                + f" FROM {st.flagged} WHERE _reason IS NULL").fetchall()[0]
             for i, ((_, issue), n) in enumerate(zip(warns, counts)):
                 if n:
                     ex = [r[0] for r in self.con.execute(
-                        f"SELECT _row FROM {st.typed} WHERE _reason IS NULL AND _w{i} "
+                        f"SELECT _row FROM {st.flagged} WHERE _reason IS NULL AND _w{i} "
                         f"ORDER BY _row LIMIT {EXAMPLES}").fetchall()]
                     issue.count = int(n)
                     issue.examples = self._source_rows(st, ex)
@@ -386,30 +425,33 @@ class _LoadJob:
         return out
 
     # -- writing ---------------------------------------------------------------------------
-    def _write(self, st: _Stage, rep: TableReport) -> None:
+    def _write(self, st: _Stage, typed: str) -> None:
         t, spec = st.table, TABLES[st.table]
         cols = [ident(c) for c in spec.column_names] + [ident(c) for c in st.custom_types]
-        source = f"{st.typed} o"
         if t == "orders" and self.computed_total and "total" not in st.types:
-            lines = self.staged["order_lines"].typed
-            source += (f" LEFT JOIN (SELECT order_id AS _k, CAST(sum(amount) AS {MONEY}) AS _t "
-                       f"FROM {lines} WHERE _reason IS NULL GROUP BY 1) l ON o.order_id = l._k")
-            cols[spec.column_names.index("total")] = "l._t AS total"
+            # filled from the lines once they are validated (_fill_totals)
+            cols[spec.column_names.index("total")] = f"CAST(NULL AS {MONEY}) AS total"
         order = f" ORDER BY {SORT_KEY[t]}" if t in SORT_KEY else ""
-        self.con.execute(f"CREATE TABLE retail_new.{t} AS SELECT {', '.join(cols)} FROM {source} "
+        self.con.execute(f"CREATE TABLE retail_new.{t} AS SELECT {', '.join(cols)} FROM {typed} o "
                          f"WHERE o._reason IS NULL{order}")
-        if t == "orders" and "total" not in st.types and self.computed_total:
-            n = self.con.execute("SELECT count(*) FROM retail_new.orders WHERE total IS NULL"
-                                 ).fetchall()[0][0]
-            if n:
-                ex = self.con.execute(
-                    f"SELECT o._row FROM retail_new.orders n JOIN {st.typed} o USING (order_id) "
-                    f"WHERE n.total IS NULL AND o._reason IS NULL ORDER BY o._row "
-                    f"LIMIT {EXAMPLES}").fetchall()
-                issue = Issue("no_total", "total", "order without lines: total unknown (NULL)",
-                              int(n), self._source_rows(st, [r[0] for r in ex]))
-                rep.warnings[issue.message] = issue
 
+    def _fill_totals(self, rep: TableReport) -> None:
+        """``orders.total`` computed as the sum of the order's accepted lines."""
+        self.con.execute(
+            f"UPDATE retail_new.orders SET total = l._t FROM (SELECT order_id AS _k, "
+            f"CAST(sum(amount) AS {MONEY}) AS _t FROM retail_new.order_lines GROUP BY 1) l "
+            "WHERE retail_new.orders.order_id = l._k")
+        n = self.con.execute("SELECT count(*) FROM retail_new.orders WHERE total IS NULL"
+                             ).fetchall()[0][0]
+        if n:
+            st = self.staged["orders"]
+            ex = self.con.execute(
+                f"SELECT o._row FROM retail_new.orders n JOIN {st.typed} o USING (order_id) "
+                f"WHERE n.total IS NULL AND o._reason IS NULL ORDER BY o._row "
+                f"LIMIT {EXAMPLES}").fetchall()
+            issue = Issue("no_total", "total", "order without lines: total unknown (NULL)",
+                          int(n), self._source_rows(st, [r[0] for r in ex]))
+            rep.warnings[issue.message] = issue
 
 def _bare(name: str) -> str:
     return name.split(".")[-1]
