@@ -10,10 +10,12 @@ import pandas as pd
 from .calendar import DAY, N_DAYS, START_DAY, Calendar, to_timestamps
 from .orders import Orders
 from .population import APP, STORE, Population
+from .text import labels
 
 SENT_PER_ORDER = 0.6      # e-mails sent, relative to the number of orders
 BROWSE_PER_ORDER = 0.4    # visits without an order, relative to online orders
 
+KINDS = ("email_sent", "email_open", "email_click", "visit", "page_view")
 THEMES = {1: "rebajas", 2: "valentines", 7: "summer-sale", 11: "black-friday",
           12: "christmas-gifts"}
 
@@ -44,25 +46,30 @@ def make_events(rng: np.random.Generator, cal: Calendar, pop: Population, orders
     """``registered`` holds registration instants in seconds from the start."""
     engagement = np.argsort(np.argsort(pop.propensity)) / max(pop.n - 1, 1)
     parts_c, parts_t, parts_k, parts_p = [], [], [], []
+    # event types and properties are codes into these vocabularies until the very end
+    campaigns = _campaigns()
+    props_vocab = ([f'{{"campaign": "{name}"}}' for _, name in campaigns]
+                   + ['{"channel": "app"}', '{"channel": "web"}']
+                   + [f'{{"page": "/products/{s}"}}' for s in skus])
+    app_prop, web_prop, page0 = len(campaigns), len(campaigns) + 1, len(campaigns) + 2
 
     def add(cust, sec, kind, props):
         parts_c.append(cust)
         parts_t.append(sec)
-        parts_k.append(np.full(len(cust), kind, dtype=object))
+        parts_k.append(np.full(len(cust), KINDS.index(kind), dtype=np.int8))
         parts_p.append(props)
 
     # -- e-mail campaigns --------------------------------------------------------------------
-    campaigns = _campaigns()
     reachable = subscribed & has_email
     eligible = sum(int((reachable & (registered < t)).sum()) for t, _ in campaigns)
     share = min(1.0, SENT_PER_ORDER * len(orders.seconds) / max(eligible, 1))
     sent_c, sent_t, sent_p = [], [], []
-    for t, name in campaigns:
+    for k, (t, _name) in enumerate(campaigns):
         who = np.flatnonzero(reachable & (registered < t))
         who = who[rng.random(len(who)) < share]
         sent_c.append(who)
         sent_t.append(np.full(len(who), t, dtype=np.int64) + rng.integers(0, 900, len(who)))
-        sent_p.append(np.full(len(who), f'{{"campaign": "{name}"}}', dtype=object))
+        sent_p.append(np.full(len(who), k, dtype=np.int32))
     sc, st, sp = np.concatenate(sent_c), np.concatenate(sent_t), np.concatenate(sent_p)
     add(sc, st, "email_sent", sp)
     opened = rng.random(len(sc)) < 0.08 + 0.35 * engagement[sc]
@@ -87,16 +94,14 @@ def make_events(rng: np.random.Generator, cal: Calendar, pop: Population, orders
     bt = bday * DAY + cal.draw_seconds_of_day(rng, "web", n_browse)
     visit_c = np.concatenate([vc, bc])
     visit_t = np.concatenate([vt, bt])
-    visit_p = np.where(np.concatenate([vch, bch]) == APP, '{"channel": "app"}',
-                       '{"channel": "web"}').astype(object)
+    visit_p = np.where(np.concatenate([vch, bch]) == APP, app_prop, web_prop).astype(np.int32)
     add(visit_c, visit_t, "visit", visit_p)
     pages = 1 + rng.poisson(0.4, len(visit_c))
     pv_of = np.repeat(np.arange(len(visit_c)), pages)
     pv_t = visit_t[pv_of] + rng.integers(20, 240, len(pv_of))
-    page_props = np.asarray([f'{{"page": "/products/{s}"}}' for s in skus], dtype=object)
     prod = np.minimum(np.searchsorted(np.cumsum(popularity), rng.random(len(pv_of)),
                                       side="right"), len(skus) - 1)
-    add(visit_c[pv_of], pv_t, "page_view", page_props[prod])
+    add(visit_c[pv_of], pv_t, "page_view", (page0 + prod).astype(np.int32))
 
     cust = np.concatenate(parts_c)
     sec = np.concatenate(parts_t)
@@ -106,7 +111,7 @@ def make_events(rng: np.random.Generator, cal: Calendar, pop: Population, orders
     order = np.flatnonzero(keep)[np.argsort(sec[keep], kind="stable")]
     return pd.DataFrame({
         "customer_id": cust[order] + 1,
-        "event_type": pd.array(kind[order], dtype="str"),
+        "event_type": labels(KINDS, kind[order]),
         "occurred_at": to_timestamps(sec[order]),
-        "properties": pd.array(props[order], dtype="str"),
+        "properties": labels(props_vocab, props[order]),
     })

@@ -4,6 +4,7 @@ frequency and the loyalty tier follows spend."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import numpy as np
@@ -14,6 +15,7 @@ from .orders import Orders
 from .population import SOURCES, Population
 from .reference import (CHANNELS, CITIES, EMAIL_DOMAINS, FIRST_NAMES, LAST_NAMES, PHONE_PREFIX,
                         REFERENCE_DATE)
+from .text import labels
 
 #: Lifetime net spend (EUR) at which each loyalty tier starts.
 LOYALTY_TIERS = (("platinum", 2000), ("gold", 800), ("silver", 250), ("bronze", float("-inf")))
@@ -33,12 +35,12 @@ def _fill(pattern: str, digits: pd.Series) -> pd.Series:
     """``"1###-###"`` with each ``#`` replaced by the next digit of ``digits``."""
     out = pd.Series("", index=digits.index)
     j = 0
-    for ch in pattern:
-        if ch == "#":
-            out = out + digits.str[j]
-            j += 1
+    for run in re.findall(r"#+|[^#]+", pattern):  # one string operation per run, not per digit
+        if run[0] == "#":
+            out = out + digits.str[j:j + len(run)]
+            j += len(run)
         else:
-            out = out + ch
+            out = out + run
     return out
 
 
@@ -142,15 +144,13 @@ def make_customers(rng: np.random.Generator, pop: Population, orders: Orders) ->
         "phone": phone.astype("str"),
         "birth_date": _birth_dates(rng, pop),
         "gender": pd.array(gender, dtype="str"),
-        "city": pd.array(np.asarray(list(CITIES), dtype=object)[pop.city], dtype="str"),
+        "city": labels(list(CITIES), pop.city),
         "country": pd.array(country.astype(object), dtype="str"),
         "postal_code": postal.astype("str"),
         "registered_at": to_timestamps(registered),
-        "customer_type": pd.array(np.where(pop.business, "business", "individual")
-                                  .astype(object), dtype="str"),
-        "source": pd.array(np.asarray(SOURCES, dtype=object)[pop.source], dtype="str"),
+        "customer_type": labels(("individual", "business"), pop.business.astype(np.int8)),
+        "source": labels(SOURCES, pop.source),
         "subscribed": subscribed,
         "loyalty_tier": pd.array(tier.astype(object), dtype="str"),
-        "preferred_channel": pd.array(np.asarray(CHANNELS, dtype=object)[pop.channel],
-                                      dtype="str"),
+        "preferred_channel": labels(CHANNELS, pop.channel),
     })
