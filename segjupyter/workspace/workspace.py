@@ -183,7 +183,8 @@ class Workspace:
         return dict(self.fields.tables)
 
     def load(self, customers=None, orders=None, order_lines=None, products=None, stores=None,
-             events=None, *, mapping: dict | None = None, strict: bool = False):
+             events=None, *, mapping: dict | None = None, strict: bool = False,
+             progress="auto"):
         """Load retail data from DataFrames, CSV or Parquet paths, or DuckDB tables.
 
         Only customers and orders are required (in this call or already loaded). ``mapping``
@@ -192,12 +193,15 @@ class Workspace:
         :class:`~segjupyter.workspace.loaders.LoadReport`; rows that fail validation are
         rejected and listed with the reason. With ``strict=True`` any rejected row aborts the
         load (:class:`~segjupyter.errors.LoadError`) and the previous data stays.
+        ``progress``: a bar per table in a notebook or terminal (see
+        :class:`~segjupyter.progress.Progress`).
         """
         from .loaders import load_tables
         sources = {"customers": customers, "orders": orders, "order_lines": order_lines,
                    "products": products, "stores": stores, "events": events}
         sources = {k: v for k, v in sources.items() if v is not None}
-        report = load_tables(self.storage, sources, mapping=mapping or {}, strict=strict)
+        report = load_tables(self.storage, sources, mapping=mapping or {}, strict=strict,
+                             progress=progress)
         self._registry = None
         return report
 
