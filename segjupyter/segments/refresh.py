@@ -27,6 +27,9 @@ from .store import next_ids
 
 _run_tags = itertools.count()
 
+#: Entries + exits above which the refresh is written on a copy of the catalog.
+BULK_ROWS = int(os.environ.get("SEGJUPYTER_BULK_ROWS", "100000"))
+
 RESULT_COLUMNS = ["segment", "run_id", "as_of", "started_at", "duration_s", "customers",
                   "entered", "left", "subscribed", "error"]
 
@@ -190,7 +193,10 @@ def _write(st, ev: Evaluation, targets: list[Target], stats: dict, as_of, starte
            duration: float) -> pd.DataFrame:
     ok = [t for t in targets if t.evaluated]
     rows = []
-    with st.write() as con:
+    # millions of entries (a first refresh at 1M customers) take seconds to write: write
+    # them on a copy of the catalog swapped in at commit, so that readers never wait
+    moved = sum(s["entered"] + s["left"] for s in stats.values())
+    with st.write(bulk=moved > BULK_ROWS) as con:
         current = {r[0]: r[1:] for r in con.execute(
             "SELECT id, revision, last_run_id FROM catalog.segments WHERE list_contains(?, id)",
             [[t.id for t in targets]]).fetchall()}

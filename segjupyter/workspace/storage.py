@@ -6,6 +6,7 @@ A workspace is a folder::
     catalog.duckdb   the segment catalog and settings; small, opened per operation
     .gate.lock       writer-priority gate (flock)
     .data.lock       catalog readers share it, the catalog writer holds it alone
+    .write.lock      one catalog writer at a time (readers never take it)
     .retail.lock     one loader at a time
 
 DuckDB lets one process write a file or many read it, never both, and any open handle blocks
@@ -19,7 +20,10 @@ and
   read-write for the writer, behind a two-file flock gate that gives the writer priority
   (readers pass the gate before taking the shared data lock; the writer closes the gate, then
   waits for readers inside to leave). Waits longer than ``lock_timeout`` raise
-  :class:`~segjupyter.errors.WorkspaceBusyError`, never a raw DuckDB lock error.
+  :class:`~segjupyter.errors.WorkspaceBusyError`, never a raw DuckDB lock error;
+* for a write that may take seconds (the first refresh of many segments at 1M customers),
+  ``write(bulk=True)`` copies ``catalog.duckdb``, writes the copy and swaps it in with
+  ``os.replace``: readers keep reading the previous state meanwhile and never wait for it.
 
 ``open(":memory:")`` uses the same layout in a temporary folder removed when the workspace
 is closed or the process ends, so there is one code path.
@@ -114,6 +118,11 @@ class Storage:
         self._gate = _FileLock(root / ".gate.lock")
         self._data = _FileLock(root / ".data.lock")
         self._retail_lock = _FileLock(root / ".retail.lock")
+        self._writer = _FileLock(root / ".write.lock")
+        self._bulk_tmp: Path | None = None
+        #: seconds each catalog write kept readers out (gate closed), newest last
+        self.lock_holds: list[float] = []
+        self._held_since = 0.0
         self._mutex = threading.RLock()
         self._con = duckdb.connect(":memory:", config=duckdb_config())
         # long loads would otherwise draw progress bars into notebooks and job logs
@@ -190,18 +199,33 @@ class Storage:
 
     def _open_catalog(self, mode: str, deadline: float) -> None:
         waited = 0.0
-        if mode == "rw":
-            waited += self._gate.acquire(True, deadline, "close the writer gate")
+        if mode == "bulk":
+            waited += self._writer.acquire(True, deadline, "wait for another catalog writer")
+            try:
+                self._attach_copy()
+            except BaseException:
+                self._writer.release()
+                raise
+        elif mode == "rw":
+            waited += self._writer.acquire(True, deadline, "wait for another catalog writer")
+            try:
+                waited += self._gate.acquire(True, deadline, "close the writer gate")
+            except BaseException:
+                self._writer.release()
+                raise
+            self._held_since = time.monotonic()
             try:
                 waited += self._data.acquire(True, deadline, "get the catalog write lock")
             except BaseException:
                 self._gate.release()
+                self._writer.release()
                 raise
             try:
                 self._attach(f"ATTACH '{_q(self.catalog_path)}' AS catalog")
             except BaseException:
                 self._data.release()
                 self._gate.release()
+                self._writer.release()
                 raise
         else:
             waited += self._gate.acquire(False, deadline, "pass the writer gate")
@@ -217,21 +241,50 @@ class Storage:
         self._catalog_mode = mode
         self.last_wait = waited
 
-    def _close_catalog(self) -> None:
+    def _attach_copy(self) -> None:
+        """Copy the catalog (and a WAL a crashed writer left) and attach the copy read-write
+        as ``catalog``. Writers are serialised by ``.write.lock``, so the file is stable."""
+        tmp = self.catalog_path.with_name(f"{CATALOG_FILE}.new-{os.getpid()}")
+        for f in (tmp, Path(f"{tmp}.wal")):
+            f.unlink(missing_ok=True)
+        shutil.copyfile(self.catalog_path, tmp)
+        wal = Path(f"{self.catalog_path}.wal")
+        if wal.exists():
+            shutil.copyfile(wal, f"{tmp}.wal")
+        self._con.execute(f"ATTACH '{_q(tmp)}' AS catalog")
+        self._bulk_tmp = tmp
+
+    def _close_catalog(self, committed: bool = False) -> None:
         mode = self._catalog_mode
         self._catalog_mode = None
+        if mode == "bulk":
+            tmp, self._bulk_tmp = self._bulk_tmp, None
+            try:
+                if committed:
+                    self._con.execute("CHECKPOINT catalog")
+                self._con.execute("DETACH catalog")
+                if committed:  # atomic: readers see the old file or the new one, whole
+                    os.replace(tmp, self.catalog_path)
+            finally:
+                tmp.unlink(missing_ok=True)
+                Path(f"{tmp}.wal").unlink(missing_ok=True)
+                self._writer.release()
+            return
         try:
             self._con.execute("DETACH catalog")
         finally:
             self._data.release()
             if mode == "rw":
                 self._gate.release()
+                self.lock_holds.append(time.monotonic() - self._held_since)
+                del self.lock_holds[:-1000]
+                self._writer.release()
 
     @contextmanager
     def _operation(self, catalog: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
         if self.closed:
             raise WorkspaceError("this workspace is closed")
-        if catalog == "rw" and self.read_only:
+        if catalog in ("rw", "bulk") and self.read_only:
             raise WorkspaceError(f"workspace {self.root} is open read-only: nothing can be "
                                  "changed from here")
         with self._mutex:
@@ -239,14 +292,15 @@ class Storage:
             opened = False
             if outer:
                 self._ensure_retail()
-            if catalog == "rw" and self._catalog_mode == "ro":
+            if catalog in ("rw", "bulk") and self._catalog_mode == "ro":
                 raise WorkspaceError("cannot start a catalog write inside a catalog read")
             if catalog is not None and self._catalog_mode is None:
                 self._open_catalog(catalog, time.monotonic() + self.lock_timeout)
                 opened = True
             self._depth += 1
+            committed = False
             try:
-                if opened and catalog == "rw":
+                if opened and catalog in ("rw", "bulk"):
                     self._con.execute("BEGIN TRANSACTION")
                     try:
                         yield self._con
@@ -255,12 +309,13 @@ class Storage:
                         raise
                     else:
                         self._con.execute("COMMIT")
+                        committed = True
                 else:
                     yield self._con
             finally:
                 self._depth -= 1
                 if opened:
-                    self._close_catalog()
+                    self._close_catalog(committed)
                 if outer:
                     self._drop_scratch()
 
@@ -280,10 +335,12 @@ class Storage:
         ``catalog`` attached read-only when asked."""
         return self._operation("ro" if catalog else None)
 
-    def write(self) -> "contextmanager[duckdb.DuckDBPyConnection]":
+    def write(self, bulk: bool = False) -> "contextmanager[duckdb.DuckDBPyConnection]":
         """Connection with ``catalog`` attached read-write inside one transaction: all or
-        nothing. Keep it short: every catalog reader in every process waits for it."""
-        return self._operation("rw")
+        nothing. Keep it short: every catalog reader in every process waits for it; or,
+        with ``bulk=True`` (a write of millions of rows), on a copy of the catalog swapped
+        in at commit, so readers never wait (the copy costs a file copy)."""
+        return self._operation("bulk" if bulk else "rw")
 
     @contextmanager
     def replace_retail(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -327,7 +384,7 @@ class Storage:
             try:
                 self._con.close()
             finally:
-                for lk in (self._gate, self._data, self._retail_lock):
+                for lk in (self._gate, self._data, self._retail_lock, self._writer):
                     lk.close()
                 with _storages_lock:
                     if _storages.get(str(self.root)) is self:

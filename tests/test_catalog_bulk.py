@@ -1,0 +1,77 @@
+"""Large catalog writes on a copy of the catalog (issue 10, item 3): a refresh that writes
+many entries builds a copy of ``catalog.duckdb`` and swaps it in, so a reader in another
+process never waits for it and sees the previous state until the swap."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import segjupyter
+from segjupyter.segments import refresh
+
+RULE = 'spend(last 12 months) >= 100'
+
+READER = textwrap.dedent("""
+    import json, sys, time
+    import segjupyter
+    ws = segjupyter.open(sys.argv[1], read_only=True)
+    st = ws.storage
+    t = time.monotonic()
+    with st.read(catalog=True) as con:     # holds a catalog read for 3 s
+        print(json.dumps({"waited": time.monotonic() - t}), flush=True)
+        before = con.execute("SELECT count(*) FROM catalog.segment_members").fetchall()[0][0]
+        time.sleep(3)
+        after = con.execute("SELECT count(*) FROM catalog.segment_members").fetchall()[0][0]
+    with st.read(catalog=True) as con:
+        fresh = con.execute("SELECT count(*) FROM catalog.segment_members").fetchall()[0][0]
+    print(json.dumps({"before": before, "after": after, "fresh": fresh}), flush=True)
+""")
+
+
+def test_bulk_refresh_matches_in_place_and_swaps_the_file(demo_copy, monkeypatch):
+    ws = segjupyter.open(demo_copy("bulk"))
+    cat = ws.segments
+    cat.save(RULE, name="a")
+    cat.save(RULE, name="b")
+    monkeypatch.setattr(refresh, "BULK_ROWS", 0)
+    catalog = Path(ws.storage.catalog_path)
+    inode = os.stat(catalog).st_ino
+    cat.refresh_all(names=["a"], progress=False)
+    assert os.stat(catalog).st_ino != inode  # written on a copy, swapped in
+    assert not list(catalog.parent.glob("catalog.duckdb.new-*"))
+    monkeypatch.setattr(refresh, "BULK_ROWS", 10**12)
+    inode = os.stat(catalog).st_ino
+    cat.refresh_all(names=["b"], progress=False)
+    assert os.stat(catalog).st_ino == inode  # a small write stays in place
+    expected = ws.segment(RULE).member_ids().tolist()
+    assert cat.member_ids("a") == cat.member_ids("b") == expected
+    assert len(cat.events("a")) == len(expected) == len(cat.events("b"))
+    ws.close()
+
+
+def test_reader_is_not_blocked_by_a_bulk_write_and_sees_the_old_state(demo_copy, monkeypatch):
+    path = demo_copy("bulk-reader")
+    ws = segjupyter.open(path)
+    cat = ws.segments
+    cat.save(RULE, name="a")
+    monkeypatch.setattr(refresh, "BULK_ROWS", 0)
+    reader = subprocess.Popen([sys.executable, "-c", READER, path], stdout=subprocess.PIPE,
+                              text=True)
+    first = json.loads(reader.stdout.readline())  # the reader now holds a catalog read
+    t = time.monotonic()
+    cat.refresh_all(progress=False)
+    took = time.monotonic() - t
+    last = json.loads(reader.stdout.readline())
+    assert reader.wait(timeout=30) == 0
+    n = len(cat.member_ids("a"))
+    assert n > 0 and first["waited"] < 1
+    assert took < 3  # did not wait for the reader's 3 s
+    assert last["before"] == last["after"] == 0  # the held read saw the state before
+    assert last["fresh"] == n  # the next read sees the swapped-in catalog
+    ws.close()
