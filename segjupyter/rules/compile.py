@@ -119,12 +119,15 @@ class Compiler:
               ) -> exp.Select:
         """``SELECT projections FROM customers c`` joined with every term pass and derived
         table the compiled predicates need."""
-        sel = exp.select(*projections).from_(exp.to_table("customers").as_("c"))
+        sel = exp.select(*projections).from_(exp.to_table("customers").as_("c"), copy=False)
+        # a pass that a top-level "and" condition needs rows of (spend >= 500, bought(...))
+        # is inner-joined: DuckDB then filters the small aggregate before the join
+        needed = {e.meta.get("pass") for e in _conjuncts(where)} if where is not None else set()
         for src, cte in self._passes():
             sel = sel.with_(src, as_=cte, copy=False)
             sel = sel.join(exp.to_table(src), on=exp.EQ(this=_col(src, "customer_id"),
                                                          expression=_col("c", "customer_id")),
-                           join_type="left", copy=False)
+                           join_type="inner" if src in needed else "left", copy=False)
         for name, sql in (("rfm", derived.RFM_SQL), ("lc", derived.LIFECYCLE_SQL)):
             if name in self._uses:
                 sub = self._derived_query(sql)
@@ -134,7 +137,7 @@ class Compiler:
                                          expression=_col("c", "customer_id")), join_type="left",
                                copy=False)
         if where is not None:
-            sel = sel.where(where, copy=False)
+            sel = sel.where(positive(where), copy=False)
         return sel
 
     def render(self, expression: exp.Expression, dialect: str = "duckdb",
@@ -152,7 +155,9 @@ class Compiler:
                 pred: exp.Expression = exp.true()
             else:
                 parts = [self._node_pred(r, path + (i,)) for i, r in enumerate(node.rules)]
-                pred = exp.and_(*parts) if node.op == "and" else exp.or_(*parts)
+                # the parts are fresh nodes: no copy (sqlglot deep-copies by default)
+                pred = exp.and_(*parts, copy=False) if node.op == "and" else exp.or_(
+                    *parts, copy=False)
                 if len(parts) > 1:
                     pred = exp.Paren(this=pred)
             return exp.Not(this=exp.Paren(this=pred)) if node.negate else pred
@@ -163,6 +168,12 @@ class Compiler:
                 inner = self._attribute(field, _col("c", field.column), node)
             elif isinstance(node, Behaviour):
                 inner = self._behaviour(node)
+                if self._false_without_rows(node):
+                    srcs = {c.table for c in inner.find_all(exp.Column) if c.table in SOURCES}
+                    if len(srcs) == 1:
+                        out = exp.Coalesce(this=inner, expressions=[exp.false()])
+                        out.meta["pass"] = srcs.pop()
+                        return out
             elif isinstance(node, Derived):
                 inner = self._derived(node)
             elif isinstance(node, SegmentRef):
@@ -361,6 +372,19 @@ class Compiler:
                                 "distinct_products": "products"}[b.metric], b.filter, b.window)
         return self._compare_number(exp.Coalesce(this=feat, expressions=[zero]), b)
 
+    def _false_without_rows(self, b: Behaviour) -> bool:
+        """True when ``b`` is false for a customer without rows in its pass (no orders in
+        the window: count 0, no first/last order)."""
+        if b.metric in ("bought", "avg_ticket"):
+            return True
+        if b.metric in ("first_order", "last_order"):
+            return b.op != "is null"
+        v = self._resolve(b.value)
+        if b.op == "between":
+            return isinstance(v, tuple) and len(v) == 2 and not (v[0] <= 0 <= v[1])
+        test = _PY_CMP.get(b.op)
+        return test is not None and isinstance(v, (int, Decimal)) and not test(0, v)
+
     def _filter_fields(self, g: Group | None) -> list[Field]:
         if g is None:
             return []
@@ -475,7 +499,8 @@ class Compiler:
                 joins.add(alias)
             parts.append(exp.Coalesce(this=self._attribute(f, _col(alias, f.column), r),
                                       expressions=[exp.false()]))
-        pred = exp.Paren(this=exp.and_(*parts) if g.op == "and" else exp.or_(*parts))
+        pred = exp.Paren(this=exp.and_(*parts, copy=False) if g.op == "and" else exp.or_(
+            *parts, copy=False))
         return exp.Not(this=pred) if g.negate else pred
 
     # -- derived ---------------------------------------------------------------------------
@@ -509,6 +534,37 @@ class Compiler:
             return node
 
         return tree.transform(swap)
+
+
+_PY_CMP = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+           "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+def _conjuncts(e: exp.Expression):
+    """The top-level ``and`` operands of a predicate."""
+    if isinstance(e, exp.Paren):
+        yield from _conjuncts(e.this)
+    elif isinstance(e, exp.And):
+        yield from _conjuncts(e.this)
+        yield from _conjuncts(e.expression)
+    else:
+        yield e
+
+
+def positive(e: exp.Expression) -> exp.Expression:
+    """``e`` used as a WHERE filter. There ``COALESCE(x, FALSE)`` is ``x`` wherever it sits
+    under ``and`` / ``or`` only (not under ``not``): with Kleene logic a monotone formula
+    is TRUE with NULL inputs exactly when it is TRUE with those inputs FALSE, and NULL and
+    FALSE both drop the row. Bare comparisons let DuckDB push filters into table scans and
+    turn left joins into inner ones."""
+    if isinstance(e, exp.Paren):
+        return exp.Paren(this=positive(e.this))
+    if isinstance(e, (exp.And, exp.Or)):
+        return e.__class__(this=positive(e.this), expression=positive(e.expression))
+    if (isinstance(e, exp.Coalesce) and len(e.expressions) == 1
+            and isinstance(e.expressions[0], exp.Boolean) and not e.expressions[0].this):
+        return positive(e.this)
+    return e
 
 
 def _is_day(v) -> bool:

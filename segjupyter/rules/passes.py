@@ -60,10 +60,10 @@ def build_pass(src: str, terms, as_of, bind: Callable[[object], exp.Expression])
         agg_expr = aggregate(src, agg)
         if conds:
             agg_expr = exp.Filter(this=agg_expr, expression=exp.Where(
-                this=exp.and_(*[c.copy() for c in conds])))
+                this=exp.and_(*[c.copy() for c in conds], copy=False)))
         aggs.append(exp.alias_(agg_expr, name, quoted=True))
     sel = exp.select(column(src, "customer_id"), *aggs).from_(
-        exp.to_table(SOURCES[src]).as_(src))
+        exp.to_table(SOURCES[src]).as_(src), copy=False)
     for alias in sorted(joins):
         table, key = LOOKUPS[alias]
         sel = sel.join(exp.to_table(table).as_(alias),
@@ -73,5 +73,14 @@ def build_pass(src: str, terms, as_of, bind: Callable[[object], exp.Expression])
     where = [exp.LTE(this=t_col.copy(), expression=bind(as_of))]
     if all(s is not None for s in starts):
         where.append(exp.GTE(this=t_col.copy(), expression=bind(min(starts))))
-    return sel.where(exp.and_(*where), copy=False).group_by(column(src, "customer_id"),
+    # rows no term counts are dropped before the aggregate: with one term (the usual
+    # Calculate) its filter becomes a plain WHERE, so DuckDB pushes brand = 'Acme' into
+    # the products scan and joins only the lines that match
+    term_conds = [conds for _agg, (_name, conds, _j, _s) in terms]
+    if all(term_conds):
+        from .compile import positive
+        either = [exp.Paren(this=exp.and_(*[c.copy() for c in conds], copy=False))
+                  for conds in term_conds]
+        where.append(positive(exp.Paren(this=exp.or_(*either, copy=False))))
+    return sel.where(exp.and_(*where, copy=False), copy=False).group_by(column(src, "customer_id"),
                                                             copy=False)

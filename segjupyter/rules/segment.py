@@ -156,20 +156,23 @@ class Segment:
         q = c.query([exp.alias_(c.customer_id(), "customer_id")], c.predicate(self.tree))
         return q.sql(dialect=dialect, pretty=pretty)
 
-    def _run(self, build, as_of) -> pd.DataFrame:
+    def _run(self, build, as_of, rows: bool = False) -> pd.DataFrame | list[tuple]:
+        """The result of ``build``'s query as a DataFrame, or as tuples (``rows=True``:
+        skips the DataFrame, ~1-4 ms, for one-row results)."""
         ws = self.workspace
         with ws.storage.read(catalog=self._needs_catalog()) as con:
             c = self._compiler(as_of, con=con)
             query = build(c, c.predicate(self.tree))
             text, values = c.render(query)
-            return con.execute(text, values).df()
+            result = con.execute(text, values)
+            return result.fetchall() if rows else result.df()
 
     # -- evaluation ------------------------------------------------------------------------
     def count(self, as_of=None) -> int:
         """Number of customers in the segment as of ``as_of`` (default: the workspace now)."""
-        df = self._run(lambda c, w: c.query([exp.alias_(exp.Count(this=exp.Star()), "n")], w),
-                       as_of)
-        return int(df["n"].iloc[0])
+        rows = self._run(lambda c, w: c.query([exp.alias_(exp.Count(this=exp.Star()), "n")], w),
+                         as_of, rows=True)
+        return int(rows[0][0])
 
     def members(self, as_of=None, columns: list[str] | None = None) -> pd.DataFrame:
         """Members as a DataFrame, ``customer_id`` first, then ``columns`` (customer fields;

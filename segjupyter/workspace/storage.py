@@ -319,6 +319,18 @@ class Storage:
                 if outer:
                     self._drop_scratch()
 
+    def catalog_signature(self) -> tuple:
+        """Changes whenever the catalog's content may have: identity, size and time of
+        ``catalog.duckdb`` and of its WAL."""
+        out = []
+        for f in (self.catalog_path, Path(f"{self.catalog_path}.wal")):
+            try:
+                s = os.stat(f)
+                out.append((s.st_ino, s.st_size, s.st_mtime_ns))
+            except FileNotFoundError:
+                out.append(None)
+        return tuple(out)
+
     def drop_after_operation(self, temp_table: str) -> None:
         """Drop ``temp.main.<temp_table>`` when the current outermost operation ends (the
         ids of an advanced-SQL condition live for one evaluation only)."""

@@ -72,15 +72,24 @@ class Workspace:
         return ":memory:" if self.storage.temporary else str(self.storage.root)
 
     def setting(self, key: str, default: str | None = None) -> str | None:
-        with self.storage.read(catalog=True) as con:
-            try:
-                row = con.execute("SELECT value FROM catalog.settings WHERE key = ?",
-                                  [key]).fetchone()
-            except duckdb.CatalogException:  # never opened writable: no settings yet
-                row = None
-        return default if row is None else row[0]
+        # every evaluation reads the time zone and default as_of: opening the catalog for
+        # them cost more than an attribute-only count, so they are cached while the
+        # catalog files are unchanged (any write, from any process, changes them)
+        sig = self.storage.catalog_signature()
+        cached = getattr(self, "_settings_cache", None)
+        if cached is None or cached[0] != sig:
+            with self.storage.read(catalog=True) as con:
+                try:
+                    rows = dict(con.execute("SELECT key, value FROM catalog.settings"
+                                            ).fetchall())
+                except duckdb.CatalogException:  # never opened writable: no settings yet
+                    rows = {}
+            cached = self._settings_cache = (sig, rows)
+        value = cached[1].get(key)
+        return default if value is None else value
 
     def set_setting(self, key: str, value: str | None) -> None:
+        self._settings_cache = None
         with self.storage.write() as con:
             con.execute("DELETE FROM catalog.settings WHERE key = ?", [key])
             if value is not None:
