@@ -89,6 +89,20 @@ class Calendar:
         return np.minimum(hour, 23) * 3600 + rng.integers(0, 3600, n)
 
 
+def time_order(seconds: np.ndarray) -> np.ndarray:
+    """``np.argsort(seconds, kind="stable")``, 3-4x faster: instant and position packed in
+    one int64 (unique keys) and sorted with NumPy's vectorised quicksort."""
+    n = len(seconds)
+    bits = max(int(n - 1).bit_length(), 1)
+    lo = int(seconds.min()) if n else 0
+    if n == 0 or (int(seconds.max()) - lo) >> (62 - bits):
+        return np.argsort(seconds, kind="stable")  # does not fit: the plain way
+    key = ((seconds - lo).astype(np.int64) << bits) | np.arange(n, dtype=np.int64)
+    key.sort()
+    key &= (1 << bits) - 1
+    return key
+
+
 def to_timestamps(seconds: np.ndarray) -> np.ndarray:
     """Seconds from the start -> ``datetime64[us]`` (capped at the reference date)."""
     s = np.minimum(seconds, END_SECOND)

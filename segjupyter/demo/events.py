@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .calendar import DAY, N_DAYS, START_DAY, Calendar, to_timestamps
+from .calendar import DAY, N_DAYS, START_DAY, Calendar, time_order, to_timestamps
 from .orders import Orders
 from .population import APP, STORE, Population
 from .text import labels
@@ -108,7 +108,7 @@ def make_events(rng: np.random.Generator, cal: Calendar, pop: Population, orders
     kind = np.concatenate(parts_k)
     props = np.concatenate(parts_p)
     keep = (sec <= cal.end_second) & (sec >= registered[cust])
-    order = np.flatnonzero(keep)[np.argsort(sec[keep], kind="stable")]
+    order = np.flatnonzero(keep)[time_order(sec[keep])]
     return pd.DataFrame({
         "customer_id": cust[order] + 1,
         "event_type": labels(KINDS, kind[order]),

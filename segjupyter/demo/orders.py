@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .calendar import DAY, Calendar, black_fridays, to_timestamps
+from .calendar import DAY, Calendar, black_fridays, time_order, to_timestamps
 from .catalogue import Products, Stores
 from .population import APP, STORE, WEB, Population
 from .reference import CHANNELS, OFFER_CODES, REFERENCE_DATE, START_DATE, Size
@@ -149,7 +149,7 @@ def draw_orders(rng: np.random.Generator, size: Size, cal: Calendar, pop: Popula
 
     # -- all orders by time; ids follow time ------------------------------------------------
     all_seconds = np.concatenate([seconds, r_seconds])
-    by_time = np.argsort(all_seconds, kind="stable")
+    by_time = time_order(all_seconds)
     all_cust = np.concatenate([cust, cust[src]])[by_time]
     all_store = np.concatenate([store_id, store_id[src]])[by_time]
     all_channel = np.concatenate([channel, channel[src]])[by_time]

@@ -109,9 +109,10 @@ def make_customers(rng: np.random.Generator, pop: Population, orders: Orders) ->
 
     # registration precedes the first order: minutes before (sign-up at the till or the
     # checkout) or days before; customers from before the data registered earlier still
-    first_idx = np.unique(orders.customer, return_index=True)
+    # first order of each customer: orders are in time order, so the first occurrence
+    # (assigning in reverse, the last write wins; no sort)
     first_order = np.zeros(n, dtype=np.int64)
-    first_order[first_idx[0]] = orders.seconds[first_idx[1]]
+    first_order[orders.customer[::-1]] = orders.seconds[::-1]
     quick = rng.random(n) < 0.55
     delay = np.where(quick, rng.integers(60, 1200, n),
                      60 + (rng.exponential(25.0, n) * DAY).astype(np.int64))
