@@ -1,8 +1,13 @@
 """Refreshing 50 varied saved segments: ``refresh_all`` (one shared pass) against 50
-separate ``refresh`` calls, in the same run, on demo M.
+separate ``refresh`` calls, in the same run, on demo M or L.
 
-    .venv/bin/python benchmarks/bench_refresh.py [--workspace /tmp/segjupyter-bench-M]
-                                                 [--size M] [--segments 50]
+    .venv/bin/python benchmarks/bench_refresh.py [--size M|L] [--workspace PATH]
+                                                 [--segments 50] [--days 3]
+
+While each ``refresh_all`` runs, a reader process (a Voila viewer) keeps listing the
+segments (a catalog read): the figures printed are its slowest answer, and the longest
+time any catalog write of the refresh kept readers out (target: both < 1 s). The peak
+memory (RSS) of this process during ``refresh_all`` is printed too.
 
 The demo is built into ``--workspace`` unless it already holds it (the analytics benchmark
 uses the same folder). Two identical sets of segments are saved (``bench_refresh_a_*`` and
@@ -18,8 +23,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
+import subprocess
 import sys
+import threading
 import time
 
 from segjupyter.rules.model import (Attribute, Behaviour, Derived, Group, MonthDay,
@@ -84,6 +92,64 @@ def varied_segments(ws, n: int = 50) -> list[Group]:
     return [Group("and", (makers[i % len(makers)](i),)) for i in range(n)]
 
 
+READER = """
+import json, sys, time
+import segjupyter
+ws = segjupyter.open(sys.argv[1], read_only=True)
+print("ready", flush=True)
+while True:
+    t = time.monotonic()
+    n = len(ws.segments.list())
+    print(json.dumps([time.monotonic(), time.monotonic() - t, n]), flush=True)
+    time.sleep(0.05)
+"""
+
+
+class Watch:
+    """During a block: peak RSS of this process, and a reader process's catalog reads."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __enter__(self):
+        import psutil
+        self.proc = psutil.Process()
+        self.peak = self.proc.memory_info().rss
+        self.stop = False
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+        self.reader = subprocess.Popen([sys.executable, "-c", READER, self.path],
+                                       stdout=subprocess.PIPE, text=True)
+        assert self.reader.stdout.readline().strip() == "ready"
+        self.reads: list[tuple[float, float]] = []
+        self.lines = threading.Thread(target=self._read, daemon=True)
+        self.lines.start()
+        time.sleep(0.3)  # a few reads before the refresh starts
+        self.start = time.monotonic()
+        return self
+
+    def _sample(self):
+        while not self.stop:
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+            time.sleep(0.02)
+
+    def _read(self):
+        for line in self.reader.stdout:
+            at, took, _n = json.loads(line)
+            self.reads.append((at, took))
+
+    def __exit__(self, *exc):
+        self.end = time.monotonic()
+        time.sleep(0.3)
+        self.stop = True
+        self.reader.kill()
+        self.reader.wait()
+        self.lines.join(timeout=2)
+        during = [took for at, took in self.reads if at >= self.start - 0.5]
+        self.slowest_read = max(during, default=float("nan"))
+        self.n_reads = len(during)
+
+
 def _reset(ws) -> None:
     for name in [n for n in ws.segments.names() if n.startswith(PREFIX)][::-1]:
         ws.segments.delete(name)
@@ -91,11 +157,13 @@ def _reset(ws) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--workspace", default="/tmp/segjupyter-bench-M")
+    ap.add_argument("--workspace", default=None, help="default /tmp/segjupyter-bench-SIZE")
     ap.add_argument("--size", default="M")
     ap.add_argument("--segments", type=int, default=50)
     ap.add_argument("--days", type=int, default=3, help="daily rounds after the first")
     args = ap.parse_args(argv)
+    args.size = args.size.upper()
+    args.workspace = args.workspace or f"/tmp/segjupyter-bench-{args.size}"
 
     import segjupyter
     t = time.perf_counter()
@@ -114,15 +182,22 @@ def main(argv=None) -> int:
     day0 = ws.now()
     ws.segment(trees[3]).count(as_of=day0)  # warm the file cache before timing
 
+    print(f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{'round':<28}{'refresh_all (A)':>17}{'50 x refresh (B)':>18}{'ratio B/A':>11}")
     rows = []
+    watch_rows = []
     rounds = [("first evaluation", day0)] + [
         (f"daily (as_of + {d} day{'s' if d > 1 else ''})", day0 + dt.timedelta(days=d))
         for d in range(1, args.days + 1)]
     for label, as_of in rounds:
-        t = time.perf_counter()
-        res = cat.refresh_all(as_of=as_of, progress=False, names=a)
-        t_all = time.perf_counter() - t
+        ws.storage.lock_holds.clear()
+        with Watch(args.workspace) as w:
+            t = time.perf_counter()
+            res = cat.refresh_all(as_of=as_of, progress=False, names=a)
+            t_all = time.perf_counter() - t
+        holds = list(ws.storage.lock_holds)
+        watch_rows.append((label, w.slowest_read, w.n_reads, max(holds, default=0.0),
+                           len(holds), w.peak))
         if res["error"].notna().any():
             print(res[res["error"].notna()], file=sys.stderr)
             return 1
@@ -134,6 +209,14 @@ def main(argv=None) -> int:
         rows.append((label, t_all, t_sep))
         print(f"{label:<28}{t_all:>15.2f} s{t_sep:>16.2f} s{t_sep / t_all:>10.1f}x"
               f"   ({int(res['customers'].sum()):,} memberships, {moved:,} entries+exits)")
+    print(f"\n{'during refresh_all':<28}{'slowest read':>13}{'reads':>7}"
+          f"{'longest lock':>14}{'writes':>8}{'peak RSS':>10}")
+    for label, slow, n, hold, writes, peak in watch_rows:
+        print(f"{label:<28}{slow:>11.3f} s{n:>7}{hold:>12.3f} s{writes:>8}"
+              f"{peak / 1e9:>8.2f} GB")
+    print("(a reader process lists the segments every 50 ms; 'longest lock' is the longest "
+          "time a catalog write of refresh_all kept readers out; a bulk write on a copy "
+          "of the catalog keeps none out)")
     daily = sorted(rows[1:], key=lambda r: r[2] / r[1])
     if daily:
         mid = daily[len(daily) // 2]

@@ -124,5 +124,8 @@ def segment_list(cat, include_tags: bool) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=cols)
     for c in ("customers", "subscribed"):
         df[c] = df[c].astype("Int64")
-    df["since_refresh"] = pd.to_timedelta(df["since_refresh"])
+    # a column of NaT only (nothing refreshed yet) reads as datetime64: convert value-wise
+    df["since_refresh"] = pd.to_timedelta(
+        pd.Series([None if pd.isna(x) else x for x in df["since_refresh"]], dtype=object),
+        errors="coerce")
     return df
