@@ -116,7 +116,8 @@ def hm_ref(hm_ws):
 
 # -- exact SQL --------------------------------------------------------------------------------
 # In the WHERE, COALESCE(x, FALSE) is dropped where only and/or lead to it (it cannot change
-# which rows pass), and a pass a top-level condition needs rows of is inner-joined.
+# which rows pass), and a pass a top-level condition needs rows of is inner-joined, or
+# selected from instead of customers when no other customer column is used.
 EXACT = [
     (A("city", "=", "Madrid"),
      'SELECT "c"."customer_id" FROM customers AS c WHERE "c"."city" = $p0',
@@ -137,8 +138,7 @@ EXACT = [
      'WITH o AS (SELECT "o"."customer_id", COUNT(*) FILTER(WHERE "o"."ordered_at" >= $p0) AS '
      '"t0" FROM orders AS o WHERE "o"."ordered_at" <= $p2 AND "o"."ordered_at" >= $p3 AND '
      '(("o"."ordered_at" >= $p0)) GROUP BY "o"."customer_id") SELECT "c"."customer_id" FROM '
-     'customers AS c INNER JOIN o ON "o"."customer_id" = "c"."customer_id" WHERE '
-     'COALESCE("o"."t0", 0) >= $p1',
+     'o AS c WHERE COALESCE("c"."t0", 0) >= $p1',
      {"p0": dt.datetime(2026, 5, 31, 23, 59, 0, 1), "p1": 3, "p2": ASOF,
       "p3": dt.datetime(2026, 5, 31, 23, 59, 0, 1)}),
 ]

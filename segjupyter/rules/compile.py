@@ -68,7 +68,7 @@ class Compiler:
         self.values: dict[str, Any] = {}
         # (source, agg, filter, window, event type) -> (column, conditions, joins, start)
         self._terms: dict[tuple, tuple] = {}
-        self._uses: set[str] = set()  # "rfm", "lifecycle"
+        self._uses: set[str] = set()  # "rfm", "lc", and "rfm_lost" / "rfm_m" (see _derived)
         self._path: tuple[int, ...] = ()
         self._node = None
 
@@ -119,16 +119,21 @@ class Compiler:
               ) -> exp.Select:
         """``SELECT projections FROM customers c`` joined with every term pass and derived
         table the compiled predicates need."""
-        sel = exp.select(*projections).from_(exp.to_table("customers").as_("c"), copy=False)
         # a pass that a top-level "and" condition needs rows of (spend >= 500, bought(...))
         # is inner-joined: DuckDB then filters the small aggregate before the join
         needed = {e.meta.get("pass") for e in _conjuncts(where)} if where is not None else set()
+        base = self._pass_as_base(needed, projections, where)
+        sel = exp.select(*projections).from_(exp.to_table(base or "customers").as_("c"),
+                                             copy=False)
         for src, cte in self._passes():
             sel = sel.with_(src, as_=cte, copy=False)
+            if src == base:
+                continue
             sel = sel.join(exp.to_table(src), on=exp.EQ(this=_col(src, "customer_id"),
                                                          expression=_col("c", "customer_id")),
                            join_type="inner" if src in needed else "left", copy=False)
-        for name, sql in (("rfm", derived.RFM_SQL), ("lc", derived.LIFECYCLE_SQL)):
+        rfm = derived.rfm_sql(lost="rfm_lost" in self._uses, monetary="rfm_m" in self._uses)
+        for name, sql in (("rfm", rfm), ("lc", derived.LIFECYCLE_SQL)):
             if name in self._uses:
                 sub = self._derived_query(sql)
                 sel = sel.with_(f"d_{name}", as_=sub, copy=False)
@@ -139,6 +144,25 @@ class Compiler:
         if where is not None:
             sel = sel.where(positive(where), copy=False)
         return sel
+
+    def _pass_as_base(self, needed: set, projections, where) -> str | None:
+        """The pass to select from instead of ``customers``, when the query needs rows of
+        it and no customer column but the id: its customers are customers (the loader
+        rejects orders, lines and events of unknown customers), one row each, so joining
+        ``customers`` would only cost a scan and a hash join. Its columns are renamed to
+        ``c``."""
+        base = next((s for s in SOURCES if s in needed), None)
+        if base is None or {"rfm", "lc"} & self._uses:
+            return None
+        exprs = [*projections, where]
+        if any(col.table == "c" and col.name != "customer_id"
+               for e in exprs for col in e.find_all(exp.Column)):
+            return None
+        for e in exprs:
+            for col in e.find_all(exp.Column):
+                if col.table == base:
+                    col.set("table", exp.to_identifier("c", quoted=True))
+        return base
 
     def render(self, expression: exp.Expression, dialect: str = "duckdb",
                pretty: bool = False) -> tuple[str, dict]:
@@ -508,6 +532,15 @@ class Compiler:
         ftype, allowed = DERIVED_FIELDS[d.field]
         table = "d_lc" if d.field == "lifecycle" else "d_rfm"
         self._uses.add("lc" if d.field == "lifecycle" else "rfm")
+        if d.field == "rfm_m":
+            self._uses.add("rfm_m")
+        if d.field == "rfm_segment":
+            # a "lost" row and no row differ only for these (each condition is two-valued:
+            # a missing value is false, under "not" too)
+            vals = self._resolve(d.value)
+            vals = vals if isinstance(vals, tuple) else (vals,)
+            if d.op not in ("=", "in") or "lost" in vals:
+                self._uses.add("rfm_lost")
         column = {"rfm_segment": "rfm_segment", "rfm_r": "r", "rfm_f": "f", "rfm_m": "m",
                   "lifecycle": "lifecycle"}[d.field]
         from ..workspace.registry import OPERATORS, Field as F

@@ -70,14 +70,23 @@ def _score(col: str) -> str:
             f"// COUNT(*) OVER () AS INTEGER)")
 
 
-RFM_SQL = f"""
+def rfm_sql(lost: bool = True, monetary: bool = True) -> str:
+    """:data:`RFM_SQL`, optionally without the ``lost`` rows (customers who ordered only
+    before the period) and without the M score: a condition like
+    ``rfm_segment = "champions"`` needs neither, and they are a third of its cost."""
+    m = f"{_score('monetary')}" if monetary else "CAST(NULL AS INTEGER)"
+    sql = _RFM_PERIOD.replace("{m}", m)
+    return sql + _RFM_LOST if lost else sql
+
+
+_RFM_PERIOD = f"""
 SELECT customer_id, last_order_at, frequency, monetary, r, f, m,
        {_segment_case()} AS rfm_segment
 FROM (
   SELECT customer_id, last_order_at, frequency, monetary,
          {_score('last_order_at')} AS r,
          {_score('frequency')} AS f,
-         {_score('monetary')} AS m
+         {{m}} AS m
   FROM (
     SELECT customer_id, MAX(ordered_at) AS last_order_at, COUNT(*) AS frequency,
            SUM(total) AS monetary
@@ -86,7 +95,9 @@ FROM (
     GROUP BY customer_id
   ) AS period
 ) AS scored
-UNION ALL
+"""
+
+_RFM_LOST = """UNION ALL
 SELECT customer_id, MAX(ordered_at), 0, CAST(0 AS DECIMAL(18,2)), NULL, NULL, NULL, 'lost'
 FROM orders
 WHERE ordered_at < $rfm_start
@@ -94,6 +105,8 @@ WHERE ordered_at < $rfm_start
                           WHERE ordered_at >= $rfm_start AND ordered_at <= $as_of)
 GROUP BY customer_id
 """
+
+RFM_SQL = rfm_sql()
 
 LIFECYCLE_SQL = """
 SELECT c.customer_id,
