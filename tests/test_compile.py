@@ -68,8 +68,10 @@ def shape_fragments(tree) -> list[str]:
                 PRODUCT_FIELDS | LINE_FIELDS)
             out.append("FROM events AS e" if node.metric == "events" else
                        "FROM order_lines AS l" if lines else "FROM orders AS o")
-            if node.window.kind != "all" or node.filter or node.event_type:
+            if node.filter or node.event_type:
                 out.append("FILTER(WHERE")
+            elif node.window.kind != "all":  # the window alone may be the pass's WHERE
+                out.append("_at\" >= ")
         elif isinstance(node, D):
             out.append("d_lc AS (" if node.field == "lifecycle" else "d_rfm AS (")
     return out
@@ -135,12 +137,10 @@ EXACT = [
      'FROM "c"."birth_date") * 100 + EXTRACT(DAY FROM "c"."birth_date") <= $p1)',
      {"p0": 1202, "p1": 103}),
     (B("orders", ">=", 3, window=W("last", 30, "day")),
-     'WITH o AS (SELECT "o"."customer_id", COUNT(*) FILTER(WHERE "o"."ordered_at" >= $p0) AS '
-     '"t0" FROM orders AS o WHERE "o"."ordered_at" <= $p2 AND "o"."ordered_at" >= $p3 AND '
-     '(("o"."ordered_at" >= $p0)) GROUP BY "o"."customer_id") SELECT "c"."customer_id" FROM '
-     'o AS c WHERE COALESCE("c"."t0", 0) >= $p1',
-     {"p0": dt.datetime(2026, 5, 31, 23, 59, 0, 1), "p1": 3, "p2": ASOF,
-      "p3": dt.datetime(2026, 5, 31, 23, 59, 0, 1)}),
+     'WITH o AS (SELECT "o"."customer_id", COUNT(*) AS "t0" FROM orders AS o WHERE '
+     '"o"."ordered_at" <= $p2 AND "o"."ordered_at" >= $p3 GROUP BY "o"."customer_id") SELECT '
+     '"c"."customer_id" FROM o AS c WHERE COALESCE("c"."t0", 0) >= $p1',
+     {"p1": 3, "p2": ASOF, "p3": dt.datetime(2026, 5, 31, 23, 59, 0, 1)}),
 ]
 
 
@@ -332,7 +332,7 @@ WINDOW_CASES = [
     Case("all time", B("orders", ">=", 12),
          ('"o"."ordered_at" <= ' + ts("2026-06-30 23:59:00"),)),
     Case("last 30 days", spend_in(W("last", 30, "day")),
-         ('FILTER(WHERE "o"."ordered_at" >= ' + ts("2026-05-31 23:59:00.000001"),)),
+         ('"o"."ordered_at" >= ' + ts("2026-05-31 23:59:00.000001"),)),
     Case("last 1 day", B("bought", window=W("last", 1, "day")),
          (ts("2026-06-29 23:59:00.000001"),)),
     Case("last 2 weeks", spend_in(W("last", 2, "week")), (ts("2026-06-16 23:59:00.000001"),)),
@@ -694,7 +694,7 @@ METRIC_CASES = [
     Case("last_order != date", B("last_order", "!=", dt.date(2026, 6, 30))),
     Case("last_order = instant", B("last_order", ">=", dt.datetime(2026, 6, 30, 12, 0))),
     Case("last_order is not null", B("last_order", "is not null")),
-    Case("bought", B("bought", window=W("last", 30, "day")), ("COUNT(*) FILTER",)),
+    Case("bought", B("bought", window=W("last", 30, "day")), ("COUNT(*) AS",)),
     Case("events typed", B("events", ">=", 2, event_type="email_open", window=W("last", 90, "day")),
          ("\"e\".\"event_type\" = 'email_open'",)),
     Case("events any type", B("events", ">=", 20, window=W("this_year"))),

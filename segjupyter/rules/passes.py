@@ -53,10 +53,16 @@ def build_pass(src: str, terms, as_of, bind: Callable[[object], exp.Expression])
     ``terms`` are ``(agg, (name, conditions, joins, start))`` as the compiler registers
     them; ``bind`` turns a value into a placeholder or literal."""
     t_col = time_column(src)
-    aggs, joins, starts = [], set(), []
+    aggs, joins = [], set()
+    starts = [start for _agg, (_n, _c, _j, start) in terms]
+    lowest = min(starts) if all(s is not None for s in starts) else None
+    kept = []
     for agg, (name, conds, term_joins, start) in terms:
         joins |= term_joins
-        starts.append(start)
+        if lowest is not None and start == lowest:
+            # its first condition, "time >= start", is the pass's own WHERE below
+            conds = conds[1:]
+        kept.append(conds)
         agg_expr = aggregate(src, agg)
         if conds:
             agg_expr = exp.Filter(this=agg_expr, expression=exp.Where(
@@ -71,12 +77,12 @@ def build_pass(src: str, terms, as_of, bind: Callable[[object], exp.Expression])
                        join_type="left", copy=False)
     # prune: nothing after as_of, nothing before the earliest window start
     where = [exp.LTE(this=t_col.copy(), expression=bind(as_of))]
-    if all(s is not None for s in starts):
-        where.append(exp.GTE(this=t_col.copy(), expression=bind(min(starts))))
+    if lowest is not None:
+        where.append(exp.GTE(this=t_col.copy(), expression=bind(lowest)))
     # rows no term counts are dropped before the aggregate: with one term (the usual
     # Calculate) its filter becomes a plain WHERE, so DuckDB pushes brand = 'Acme' into
     # the products scan and joins only the lines that match
-    term_conds = [conds for _agg, (_name, conds, _j, _s) in terms]
+    term_conds = kept
     if all(term_conds):
         from .compile import positive
         either = [exp.Paren(this=exp.and_(*[c.copy() for c in conds], copy=False))
