@@ -71,6 +71,9 @@ class Compiler:
         self._uses: set[str] = set()  # "rfm", "lc", and "rfm_lost" / "rfm_m" (see _derived)
         self._path: tuple[int, ...] = ()
         self._node = None
+        #: optional subquery of customer ids: passes aggregate only their rows (a refresh
+        #: explaining the moves of a few customers needs nobody else's)
+        self.only: exp.Expression | None = None
 
     # -- values ----------------------------------------------------------------------------
     def _bind(self, v: Any) -> exp.Expression:
@@ -508,7 +511,7 @@ class Compiler:
         for src in SOURCES:
             terms = [(k[1], spec) for k, spec in self._terms.items() if k[0] == src]
             if terms:
-                out.append((src, build_pass(src, terms, self.as_of, self._bind)))
+                out.append((src, build_pass(src, terms, self.as_of, self._bind, self.only)))
         return out
 
     def _filter_pred(self, g: Group, src: str, joins: set) -> exp.Expression:

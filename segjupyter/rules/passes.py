@@ -47,11 +47,13 @@ def aggregate(src: str, agg: str) -> exp.Expression:
     raise ValueError(f"unknown aggregate {agg!r}")
 
 
-def build_pass(src: str, terms, as_of, bind: Callable[[object], exp.Expression]) -> exp.Select:
+def build_pass(src: str, terms, as_of, bind: Callable[[object], exp.Expression],
+               only: exp.Expression | None = None) -> exp.Select:
     """``SELECT customer_id, <aggregate> FILTER (WHERE ...) AS tN, ... GROUP BY customer_id``.
 
     ``terms`` are ``(agg, (name, conditions, joins, start))`` as the compiler registers
-    them; ``bind`` turns a value into a placeholder or literal."""
+    them; ``bind`` turns a value into a placeholder or literal; ``only`` (a subquery of
+    customer ids) restricts the rows aggregated."""
     t_col = time_column(src)
     aggs, joins = [], set()
     starts = [start for _agg, (_n, _c, _j, start) in terms]
@@ -77,6 +79,9 @@ def build_pass(src: str, terms, as_of, bind: Callable[[object], exp.Expression])
                        join_type="left", copy=False)
     # prune: nothing after as_of, nothing before the earliest window start
     where = [exp.LTE(this=t_col.copy(), expression=bind(as_of))]
+    if only is not None:
+        where.append(exp.In(this=column(src, "customer_id"),
+                            query=exp.Subquery(this=only.copy())))
     if lowest is not None:
         where.append(exp.GTE(this=t_col.copy(), expression=bind(lowest)))
     # rows no term counts are dropped before the aggregate: with one term (the usual

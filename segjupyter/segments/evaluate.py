@@ -232,6 +232,10 @@ class Evaluation:
                                f"(SELECT customer_id FROM temp.main.{self.chg} WHERE "
                                f"prev_flags IS NULL AND segment_id IN ({seg_ids}))"
                                ).args["where"].this
+                # the passes aggregate only those customers' rows, not everybody's
+                c.only = _parse(f"SELECT DISTINCT CAST(customer_id AS {self.key}) FROM "
+                                f"temp.main.{self.chg} WHERE prev_flags IS NULL AND "
+                                f"segment_id IN ({seg_ids})")
                 query = c.query(projs, where)
                 text, values = c.render(query)
                 used = {p.name for p in query.find_all(exp.Placeholder)}
