@@ -14,6 +14,7 @@ import os
 import resource
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -31,6 +32,27 @@ def timed(fn):
     t = time.perf_counter()
     out = fn()
     return out, time.perf_counter() - t
+
+
+class PeakRSS:
+    """Peak resident memory of this process during a block (sampled every 20 ms)."""
+
+    def __enter__(self):
+        import psutil
+        self.proc, self.peak, self.stop = psutil.Process(), 0, False
+        self.base = self.proc.memory_info().rss
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def _run(self):
+        while not self.stop:
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+            time.sleep(0.02)
+
+    def __exit__(self, *exc):
+        self.stop = True
+        self.thread.join()
 
 
 def folder_mb(path: Path) -> float:
@@ -58,7 +80,7 @@ def bench(size: str, seed: int, root: Path) -> dict:
     rows = {t: len(frames[t]) for t in TABLES}
 
     ws_load = segjupyter.open(root / f"load-{size}")
-    report, t_load = timed(lambda: ws_load.load(**frames, strict=True))
+    report, t_load = timed(lambda: ws_load.load(**frames, strict=True, progress=False))
     assert report.rows_rejected == 0
     ws_load.close()
 
@@ -67,7 +89,8 @@ def bench(size: str, seed: int, root: Path) -> dict:
     del frames
 
     path = root / f"build-{size}"
-    ws, t_build = timed(lambda: build(path, size=size, seed=seed))
+    with PeakRSS() as peak:
+        ws, t_build = timed(lambda: build(path, size=size, seed=seed, progress=False))
     _, t_reuse = timed(lambda: build(path, size=size, seed=seed))
     exact = ws.sql("""SELECT count(*) FROM orders o LEFT JOIN
                       (SELECT order_id, sum(amount) s FROM order_lines GROUP BY 1) l
@@ -76,6 +99,7 @@ def bench(size: str, seed: int, root: Path) -> dict:
     return {
         "size": size, "rows": rows, "generate": t_gen, "load": t_load, "build": t_build,
         "reuse": t_reuse, "duckdb_plain": t_duck, "parquet": t_parquet, "exact": exact,
+        "build_peak_gb": peak.peak / 1e9, "build_base_gb": peak.base / 1e9,
         "retail_mb": (path / "retail.duckdb").stat().st_size / 1e6,
         "plain_mb": (root / f"plain-{size}.duckdb").stat().st_size / 1e6,
         "parquet_mb": folder_mb(root / f"parquet-{size}"),
@@ -90,7 +114,8 @@ def main() -> None:
     args = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="segjupyter-bench-"))
     print(f"segjupyter {segjupyter.__version__}, duckdb {duckdb.__version__}, "
-          f"{os.cpu_count()} cores; folders in {root}")
+          f"{os.cpu_count()} cores; folders in {root}; load average "
+          + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     try:
         for size in [s.strip().upper() for s in args.sizes.split(",") if s.strip()]:
             r = bench(size, args.seed, root)
@@ -100,7 +125,8 @@ def main() -> None:
             print(f"  generate            {r['generate']:7.2f} s")
             print(f"  load (validated)    {r['load']:7.2f} s")
             print(f"  build (end to end)  {r['build']:7.2f} s   "
-                  f"second call (reuse) {r['reuse'] * 1000:.0f} ms")
+                  f"second call (reuse) {r['reuse'] * 1000:.0f} ms;  peak RSS during build "
+                  f"{r['build_peak_gb']:.2f} GB (process at {r['build_base_gb']:.2f} GB before)")
             print(f"  baseline: DuckDB CREATE TABLE AS, no validation  {r['duckdb_plain']:6.2f} s"
                   f"  -> load is {r['load'] / r['duckdb_plain']:.1f}x")
             print(f"  baseline: pyarrow write Parquet                  {r['parquet']:6.2f} s"
@@ -108,6 +134,7 @@ def main() -> None:
             print(f"  files: retail.duckdb {r['retail_mb']:.1f} MB; plain DuckDB "
                   f"{r['plain_mb']:.1f} MB; Parquet {r['parquet_mb']:.1f} MB")
             print(f"  totals equal line sums exactly: {r['exact']}")
+            print(f"  load average now {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"\npeak memory of this process: {peak:.0f} MB")
     finally:
