@@ -48,7 +48,7 @@ SORT_KEY = {"orders": "customer_id", "order_lines": "customer_id"}
 
 
 def load_tables(storage: Storage, sources: dict, mapping: dict | None = None,
-                strict: bool = False, progress="auto") -> LoadReport:
+                strict: bool = False, progress="auto", release: bool = False) -> LoadReport:
     """Validate ``sources`` ({table: source}) and make them the workspace's retail data.
 
     A source is a pandas DataFrame, a CSV path (.csv / .tsv / .txt, read as text so bad values
@@ -61,7 +61,9 @@ def load_tables(storage: Storage, sources: dict, mapping: dict | None = None,
     (sum of the lines). Raises :class:`~segjupyter.errors.LoadError` for a missing required
     column or unreadable source, and with ``strict=True`` for any rejected row; the previous
     data is then unchanged. ``progress`` is a :class:`~segjupyter.progress.Progress` mode
-    (one step per table) or an open ``Progress`` to advance.
+    (one step per table) or an open ``Progress`` to advance. ``release=True`` removes each
+    source from ``sources`` once its table is written, so that a caller handing over its
+    only references (the demo build) frees those DataFrames early.
 
     >>> report = load_tables(ws.storage, {"customers": "c.csv", "orders": orders_df})
     """
@@ -78,6 +80,7 @@ def load_tables(storage: Storage, sources: dict, mapping: dict | None = None,
     prog = Progress(progress, len(LOAD_ORDER) + 1, "load") if own else progress
     with storage.replace_retail() as con:
         job = _LoadJob(con, storage, tz, flat, per, prog)
+        job.release = sources if release else None
         try:
             report = job.run(sources, strict, started)
         except duckdb.Error as e:
@@ -127,6 +130,7 @@ class _Stage:
 class _LoadJob:
     def __init__(self, con, storage: Storage, tz: str, flat: dict, per: dict, prog=None):
         self.con = con
+        self.release: dict | None = None
         self.prog = prog
         self.storage = storage
         self.tz = tz
@@ -176,6 +180,7 @@ class _LoadJob:
                 report.tables[t] = self._table_report(self.staged[t])
                 if not (t == "orders" and self.computed_total):  # _fill_totals reads it
                     self._drop_temps(t)
+                    self._release_source(t)
             elif t in self.existing:
                 self.con.execute(f"CREATE TABLE retail_new.{t} AS SELECT * FROM retail.{t}")
             if self.prog is not None:
@@ -380,6 +385,22 @@ class _LoadJob:
         return bool(self.con.execute(
             f"SELECT count(*) - count(DISTINCT hash({keys})) FROM retail_new.{table}"
         ).fetchall()[0][0])
+
+    def _release_source(self, table: str) -> None:
+        """Let go of a written table's source when asked to (``release``): at demo L the
+        orders and lines frames are 1.7 GB that the events write does not need."""
+        if self.release is None or table not in self.release:
+            return
+        st = self.staged[table]
+        for kind, name in [x for x in self.temps if x[1] == st.name]:
+            self.con.execute(f"DROP {kind} IF EXISTS {name}")
+            self.temps.remove((kind, name))
+        for src in [s for s in self.sources if s.table == table]:
+            src.close()
+            src.frame = None
+            self.sources.remove(src)
+        st.frame = None
+        del self.release[table]
 
     def _drop_temps(self, table: str) -> None:
         """The typed view and flagged rows of a written table are no longer needed (the
