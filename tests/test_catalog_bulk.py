@@ -75,3 +75,17 @@ def test_reader_is_not_blocked_by_a_bulk_write_and_sees_the_old_state(demo_copy,
     assert last["before"] == last["after"] == 0  # the held read saw the state before
     assert last["fresh"] == n  # the next read sees the swapped-in catalog
     ws.close()
+
+
+def test_every_write_to_a_large_catalog_is_made_on_a_copy(demo_copy, monkeypatch):
+    from segjupyter.workspace import storage
+    ws = segjupyter.open(demo_copy("bulk-size"))
+    catalog = Path(ws.storage.catalog_path)
+    monkeypatch.setattr(storage, "BULK_BYTES", 0)  # any catalog is "large"
+    inode = os.stat(catalog).st_ino
+    holds = len(ws.storage.lock_holds)
+    ws.segments.save(RULE, name="c")
+    assert os.stat(catalog).st_ino != inode
+    assert len(ws.storage.lock_holds) == holds  # no in-place write closed the gate
+    assert ws.segments.names() == ["c"]
+    ws.close()

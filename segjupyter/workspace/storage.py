@@ -51,6 +51,10 @@ RETAIL_FILE = "retail.duckdb"
 CATALOG_FILE = "catalog.duckdb"
 
 DEFAULT_LOCK_TIMEOUT = float(os.environ.get("SEGJUPYTER_LOCK_TIMEOUT", "10"))
+#: A catalog file above this size is always written on a copy: in place, even a small
+#: write (deleting a few leavers among millions of members, then the checkpoint on detach)
+#: could keep readers out for about a second.
+BULK_BYTES = int(os.environ.get("SEGJUPYTER_BULK_BYTES", str(64 * 2**20)))
 
 
 def duckdb_config() -> dict:
@@ -295,6 +299,8 @@ class Storage:
             if catalog in ("rw", "bulk") and self._catalog_mode == "ro":
                 raise WorkspaceError("cannot start a catalog write inside a catalog read")
             if catalog is not None and self._catalog_mode is None:
+                if catalog == "rw" and self._catalog_bytes() > BULK_BYTES:
+                    catalog = "bulk"
                 self._open_catalog(catalog, time.monotonic() + self.lock_timeout)
                 opened = True
             self._depth += 1
@@ -318,6 +324,12 @@ class Storage:
                     self._close_catalog(committed)
                 if outer:
                     self._drop_scratch()
+
+    def _catalog_bytes(self) -> int:
+        try:
+            return os.stat(self.catalog_path).st_size
+        except FileNotFoundError:
+            return 0
 
     def catalog_signature(self) -> tuple:
         """Changes whenever the catalog's content may have: identity, size and time of
@@ -351,7 +363,8 @@ class Storage:
         """Connection with ``catalog`` attached read-write inside one transaction: all or
         nothing. Keep it short: every catalog reader in every process waits for it; or,
         with ``bulk=True`` (a write of millions of rows), on a copy of the catalog swapped
-        in at commit, so readers never wait (the copy costs a file copy)."""
+        in at commit, so readers never wait (the copy costs a file copy). Every write to a
+        catalog larger than ``BULK_BYTES`` (64 MB) is made that way."""
         return self._operation("bulk" if bulk else "rw")
 
     @contextmanager
