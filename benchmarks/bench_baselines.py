@@ -149,14 +149,19 @@ def pandas_case(name: str, f: dict, b: dict) -> pd.Index:
 
 
 # -- timing ----------------------------------------------------------------------------------
-def median_s(fn, repeat: int) -> tuple[float, object]:
-    out = fn()  # warm-up; its result is the one compared
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
+def medians(fns: list, repeats: list[int]) -> list[float]:
+    """Median time of each function, the runs interleaved (a, b, c, a, b, c, ...) so that a
+    busy spell of a shared machine hits all of them alike; one warm-up run each first."""
+    for fn in fns:
         fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
+    times: list[list[float]] = [[] for _ in fns]
+    for r in range(max(repeats)):
+        for i, fn in enumerate(fns):
+            if r < repeats[i]:
+                t = time.perf_counter()
+                fn()
+                times[i].append(time.perf_counter() - t)
+    return [statistics.median(ts) for ts in times]
 
 
 def bench_size(size: str, repeat: int) -> list[dict]:
@@ -179,22 +184,20 @@ def bench_size(size: str, repeat: int) -> list[dict]:
     rows = []
     for name, text in CASES.items():
         seg = ws.segment(text)
-        t_sj, _ = median_s(lambda: seg.count(as_of=as_of), repeat)
-        sj_ids = set(seg.member_ids(as_of=as_of).tolist())
-
         sql = EXPERT[name]
         params = {k: v for k, v in b.items() if f"${k}" in sql}
 
         def expert():
             with ws.storage.read() as con:
                 return con.execute(f"SELECT count(*) FROM ({sql})", params).fetchall()[0][0]
-        t_sql, _ = median_s(expert, repeat)
+        gc.collect()
+        t_sj, t_sql, t_pd = medians(
+            [lambda: seg.count(as_of=as_of), expert, lambda: pandas_case(name, frames, b)],
+            [repeat, repeat, max(3, repeat // 2)])
+        sj_ids = set(seg.member_ids(as_of=as_of).tolist())
         with ws.storage.read() as con:
             sql_ids = {r[0] for r in con.execute(sql, params).fetchall()}
-
-        gc.collect()
-        t_pd, pd_ids = median_s(lambda: pandas_case(name, frames, b), max(3, repeat // 2))
-        pd_ids = set(pd_ids.tolist())
+        pd_ids = set(pandas_case(name, frames, b).tolist())
         equal = sj_ids == sql_ids == pd_ids
         rows.append({"size": size, "case": name, "n": len(sj_ids), "sj": t_sj, "sql": t_sql,
                      "pandas": t_pd, "equal": equal})
