@@ -7,8 +7,8 @@ their marks are refilled (``charts.update``) when the period or the segments cha
 
 from __future__ import annotations
 
-
 import ipywidgets as W
+import pandas as pd
 
 from .. import analytics as an
 from .. import charts
@@ -18,7 +18,8 @@ from .layout import close_all, css, error_text, frame_html, set_children, show, 
 SECTIONS = (("Overview", "overview"), ("Evolution", "evolution"),
             ("Purchase moment", "moment"), ("Top products", "products"),
             ("Lifecycle & value", "lifecycle"), ("Reach", "reach"),
-            ("Demographics", "demographics"), ("Overlap", "overlap"))
+            ("Demographics", "demographics"), ("Overlap", "overlap"),
+            ("Campaigns", "campaigns"))
 PERIODS = ("last 12 months", "last 6 months", "last 90 days", "last 30 days", "this year",
            "last year", "this month", "last month")
 ALL = an.ALL_CUSTOMERS
@@ -311,19 +312,31 @@ class SegmentDashboard(W.VBox):
         lc = an.lifecycle(self.ws, seg, at)
         tiers = an.value_tiers(self.ws, seg, at)
         self.frames["lifecycle"], self.frames["tiers"] = lc, tiers
-        return lc, tiers
+        try:  # predicted CLV needs enough purchase history to fit the models
+            clv = an.clv_bands(self.ws, seg, at, horizon="12 months")
+        except SegjupyterError:
+            clv = pd.DataFrame(columns=an.clv.BAND_COLUMNS)
+        self.frames["clv"] = clv
+        return lc, tiers, clv
 
     def _build_lifecycle(self, period):
-        lc, tiers = self._lifecycle_frames(period)
-        figs = {"lifecycle": charts.lifecycle_bars(lc), "tiers": charts.tier_bars(tiers)}
-        view = self._view(figs, _row(_half(figs["lifecycle"]), _half(figs["tiers"])))
+        lc, tiers, clv = self._lifecycle_frames(period)
+        figs = {"lifecycle": charts.lifecycle_bars(lc), "tiers": charts.tier_bars(tiers),
+                "clv": charts.clv_bars(clv, "customers",
+                                       title="Predicted CLV, next 12 months"),
+                "clv_value": charts.clv_bars(clv, "predicted_clv",
+                                             title="Predicted value by band, 12 months")}
+        view = self._view(figs, _row(_half(figs["lifecycle"]), _half(figs["tiers"])),
+                          _row(_half(figs["clv"]), _half(figs["clv_value"])))
         self._table(view, tiers, numeric=tiers.columns[1:])
         return view
 
     def _update_lifecycle(self, view, period):
-        lc, tiers = self._lifecycle_frames(period)
+        lc, tiers, clv = self._lifecycle_frames(period)
         charts.update(view["figs"]["lifecycle"], lc)
         charts.update(view["figs"]["tiers"], tiers)
+        charts.update(view["figs"]["clv"], clv)
+        charts.update(view["figs"]["clv_value"], clv)
         self._table(view, tiers, numeric=tiers.columns[1:])
 
     # reachability
@@ -394,6 +407,88 @@ class SegmentDashboard(W.VBox):
         df = self._overlap_frame(period)
         charts.update(view["figs"]["overlap"], df)
         self._fill_overlap(view, df)
+
+    # campaigns of the focus segment: lift table and the two arms over time
+    def _campaign_names(self) -> list[str]:
+        df = self.ws.campaigns.list()
+        focus = self.focus.value if self.focus.value in self.selected else self.selected[0]
+        if focus != ALL:
+            df = df[df["segment"] == focus]
+        return df["name"].tolist()[::-1]  # newest first
+
+    def _campaign_frames(self, view):
+        name = view["campaign"].value
+        if not name:
+            empty = pd.DataFrame(columns=an.lift.TIMELINE_COLUMNS)
+            self.frames["campaign_lift"] = pd.DataFrame(columns=an.lift.LIFT_COLUMNS)
+            self.frames["campaign_timeline"] = empty
+            return self.frames["campaign_lift"], empty
+        window = view["window"].value
+        lift = an.campaign_lift(self.ws, name, list(an.lift.METRICS), window)
+        timeline = an.campaign_timeline(self.ws, name, view["metric"].value, window)
+        self.frames["campaign_lift"], self.frames["campaign_timeline"] = lift, timeline
+        return lift, timeline
+
+    def _campaign_table(self, view, lift):
+        if lift.empty:
+            view["table"].value = ("<i>No campaign of this segment yet: "
+                                   "ws.campaigns.create(segment, name, holdout=0.1).</i>")
+            return
+        cols = ["metric", "target_customers", "control_customers", "target_mean",
+                "control_mean", "lift", "lift_low", "lift_high", "relative_lift", "p_value"]
+        self._table(view, lift[cols], numeric=cols[1:])
+
+    def _build_campaigns(self, period):
+        names = self._campaign_names()
+        pick = css(W.Dropdown(options=names, value=names[0] if names else None,
+                              description="Campaign", layout=W.Layout(width="330px"),
+                              style={"description_width": "70px"}), "sj-campaign-picker")
+        metric = css(W.ToggleButtons(options=list(an.lift.METRICS), value="spend",
+                                     style={"button_width": "90px"}), "sj-lift-metric")
+        window = css(W.Dropdown(options=["30 days", "14 days", "60 days", "90 days"],
+                                value="30 days", description="Window",
+                                layout=W.Layout(width="200px"),
+                                style={"description_width": "55px"}), "sj-lift-window")
+        view = {"campaign": pick, "metric": metric, "window": window}
+        lift, timeline = self._campaign_frames(view)
+        figs = {"lift": charts.lift_lines(timeline, metric.value)}
+        view.update(self._view(figs, _row(pick, window), metric, figs["lift"]))
+        view.update(campaign=pick, metric=metric, window=window)
+        self._campaign_table(view, lift)
+        for w in (pick, window):
+            w.observe(lambda _c: self._refill_campaigns(view), "value")
+        metric.observe(lambda _c: self._rebuild_lift_chart(view), "value")
+        return view
+
+    def _refill_campaigns(self, view):
+        self.message.value = ""
+        try:
+            lift, timeline = self._campaign_frames(view)
+        except SegjupyterError as e:
+            self.message.value = error_text(str(e))
+            return
+        charts.update(view["figs"]["lift"], timeline)
+        self._campaign_table(view, lift)
+
+    def _rebuild_lift_chart(self, view):
+        # the metric changes the axis label and formats: a new figure in the same place
+        old = view["figs"]["lift"]
+        lift, timeline = self._campaign_frames(view)
+        fig = charts.lift_lines(timeline, view["metric"].value)
+        view["figs"]["lift"] = fig
+        box = view["box"]
+        set_children(box, [fig if c is old else c for c in box.children])
+        close_all(old)
+        self._campaign_table(view, lift)
+
+    def _update_campaigns(self, view, period):
+        names = self._campaign_names()
+        pick = view["campaign"]
+        with pick.hold_sync():
+            if list(pick.options) != names:
+                pick.options = names
+                pick.value = names[0] if names else None
+        self._refill_campaigns(view)
 
     def close_all(self) -> None:
         for view in self._views.values():
