@@ -127,6 +127,7 @@ class _Cache:
     def __init__(self):
         self.fits: dict[tuple, ClvFit] = {}
         self.tables: dict[tuple, str] = {}  # insertion order = age
+        self.summaries: dict[tuple, pd.DataFrame] = {}  # (version, as_of): the last two
         self.lock = threading.RLock()
 
 
@@ -200,8 +201,15 @@ def predictions(ws, con, as_of: dt.datetime, horizon: tuple[int, str] = (12, "mo
     """Per customer who ordered up to ``as_of``: ``p_alive, predicted_orders,
     predicted_clv`` over ``horizon``, plus the summary ``x, t_x, T, m``."""
     fit = get_fit(ws, con, as_of)
-    eps = dt.timedelta(microseconds=1)
-    summary = summaries(con, as_of + eps, as_of.date())
+    cache = _cache(ws.storage)
+    key = (data_version(ws.storage), as_of)
+    with cache.lock:
+        summary = cache.summaries.get(key)
+        if summary is None:  # every field and horizon as of this instant shares it
+            eps = dt.timedelta(microseconds=1)
+            summary = cache.summaries[key] = summaries(con, as_of + eps, as_of.date())
+            while len(cache.summaries) > 2:
+                cache.summaries.pop(next(iter(cache.summaries)))
     out = fit.predict(summary, horizon_days(as_of, *horizon))
     return pd.concat([out, summary[["x", "t_x", "T", "m"]]], axis=1)
 
