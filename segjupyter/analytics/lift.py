@@ -22,7 +22,6 @@ import re
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import AnalyticsError
 from ..rules.windows import shift
@@ -95,6 +94,7 @@ def _per_customer(ws, campaign: str, start, end) -> pd.DataFrame:
 def welch(target: np.ndarray, control: np.ndarray, level: float = 0.95) -> dict:
     """Welch's t-test of ``mean(target) - mean(control)`` with its confidence interval and
     the delta-method interval of the relative lift."""
+    from scipy import stats
     nt, nc = len(target), len(control)
     mt, mc = float(np.mean(target)), float(np.mean(control))
     vt = float(np.var(target, ddof=1)) / nt

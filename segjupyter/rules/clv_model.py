@@ -25,7 +25,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import optimize, special
+
+# scipy is imported where it is used: importing segjupyter (every dashboard kernel) should
+# not pay for it
 
 
 class FitFailed(ValueError):
@@ -41,6 +43,7 @@ def _pool(*columns) -> tuple[list[np.ndarray], np.ndarray]:
 
 
 def _maximise(negll, start: np.ndarray) -> np.ndarray:
+    from scipy import optimize
     res = optimize.minimize(negll, np.log(start), method="L-BFGS-B",
                             bounds=[(-12.0, 12.0)] * len(start),
                             options={"maxiter": 2000})
@@ -78,6 +81,7 @@ class BGNBD:
 
     def expected_orders(self, t: float, x, t_x, T) -> np.ndarray:
         """Expected purchases in the ``t`` days after T (FHL 2005, eq. 10)."""
+        from scipy import special
         x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         if t <= 0:
@@ -91,6 +95,7 @@ class BGNBD:
 
     def expected_orders_new(self, t) -> np.ndarray:
         """Expected purchases in ``t`` days of a customer just acquired (FHL 2005, eq. 7)."""
+        from scipy import special
         t = np.asarray(t, dtype=float)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         hyp = special.hyp2f1(r, b, a + b - 1, t / (alpha + t))
@@ -99,6 +104,7 @@ class BGNBD:
 
 def bgnbd_loglik(params, x, t_x, T, weights=None) -> float:
     """Log-likelihood of BG/NBD ``(r, alpha, a, b)`` for the summaries (FHL 2005, eq. 6)."""
+    from scipy import special
     r, alpha, a, b = params
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
@@ -155,6 +161,7 @@ class GammaGamma:
 def gamma_gamma_loglik(params, x, m, weights=None) -> float:
     """Log-likelihood of Gamma-Gamma ``(p, q, v)`` for customers with ``x`` > 0 repeat
     purchases of mean value ``m`` > 0."""
+    from scipy import special
     p, q, v = params
     x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
