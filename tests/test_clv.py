@@ -187,3 +187,16 @@ def test_clv_bands_and_chart(ws):
     assert "sj-chart-clv" in fig._dom_classes and not charts.is_empty(fig)
     charts.update(fig, an.clv_bands(ws, "orders >= 100000"))
     assert charts.is_empty(fig)
+
+
+def test_dashboard_predicted_value_section(ws):
+    from segjupyter.widgets.dashboard import SegmentDashboard
+    ws.segments.save("orders >= 2", name="repeat2", refresh=True)
+    d = SegmentDashboard(ws, ["repeat2"])
+    d.sections.value = "clv"
+    assert d.message.value == ""
+    pd.testing.assert_frame_equal(d.frames["clv"], an.clv_bands(ws, ws.segments.get("repeat2"),
+                                                               horizon="12 months"))
+    figs = d.figures()
+    assert len(figs) == 2 and not any(charts.is_empty(f) for f in figs)
+    assert [float(v) for v in figs[0].marks[0].y] == [float(v) for v in d.frames["clv"]["customers"]]

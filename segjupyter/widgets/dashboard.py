@@ -17,7 +17,7 @@ from .layout import close_all, css, error_text, frame_html, set_children, show, 
 
 SECTIONS = (("Overview", "overview"), ("Evolution", "evolution"),
             ("Purchase moment", "moment"), ("Top products", "products"),
-            ("Lifecycle & value", "lifecycle"), ("Reach", "reach"),
+            ("Lifecycle & value", "lifecycle"), ("Predicted value", "clv"), ("Reach", "reach"),
             ("Demographics", "demographics"), ("Overlap", "overlap"),
             ("Campaigns", "campaigns"))
 PERIODS = ("last 12 months", "last 6 months", "last 90 days", "last 30 days", "this year",
@@ -312,32 +312,46 @@ class SegmentDashboard(W.VBox):
         lc = an.lifecycle(self.ws, seg, at)
         tiers = an.value_tiers(self.ws, seg, at)
         self.frames["lifecycle"], self.frames["tiers"] = lc, tiers
-        try:  # predicted CLV needs enough purchase history to fit the models
-            clv = an.clv_bands(self.ws, seg, at, horizon="12 months")
-        except SegjupyterError:
-            clv = pd.DataFrame(columns=an.clv.BAND_COLUMNS)
-        self.frames["clv"] = clv
-        return lc, tiers, clv
+        return lc, tiers
 
     def _build_lifecycle(self, period):
-        lc, tiers, clv = self._lifecycle_frames(period)
-        figs = {"lifecycle": charts.lifecycle_bars(lc), "tiers": charts.tier_bars(tiers),
-                "clv": charts.clv_bars(clv, "customers",
-                                       title="Predicted CLV, next 12 months"),
-                "clv_value": charts.clv_bars(clv, "predicted_clv",
-                                             title="Predicted value by band, 12 months")}
-        view = self._view(figs, _row(_half(figs["lifecycle"]), _half(figs["tiers"])),
-                          _row(_half(figs["clv"]), _half(figs["clv_value"])))
+        lc, tiers = self._lifecycle_frames(period)
+        figs = {"lifecycle": charts.lifecycle_bars(lc), "tiers": charts.tier_bars(tiers)}
+        view = self._view(figs, _row(_half(figs["lifecycle"]), _half(figs["tiers"])))
         self._table(view, tiers, numeric=tiers.columns[1:])
         return view
 
     def _update_lifecycle(self, view, period):
-        lc, tiers, clv = self._lifecycle_frames(period)
+        lc, tiers = self._lifecycle_frames(period)
         charts.update(view["figs"]["lifecycle"], lc)
         charts.update(view["figs"]["tiers"], tiers)
-        charts.update(view["figs"]["clv"], clv)
-        charts.update(view["figs"]["clv_value"], clv)
         self._table(view, tiers, numeric=tiers.columns[1:])
+
+    # predicted value (BG/NBD + Gamma-Gamma, fitted once per data version and day)
+    def _clv_frame(self, period):
+        at = an.period.membership_as_of(self.ws, period)
+        try:  # the models need enough purchase history to be fitted
+            clv = an.clv_bands(self.ws, self._focus_segment(), at, horizon="12 months")
+        except SegjupyterError as e:
+            self.message.value = error_text(str(e))
+            clv = pd.DataFrame(columns=an.clv.BAND_COLUMNS)
+        self.frames["clv"] = clv
+        return clv
+
+    def _build_clv(self, period):
+        clv = self._clv_frame(period)
+        figs = {"clv": charts.clv_bars(clv, "customers", title="Predicted CLV, next 12 months"),
+                "clv_value": charts.clv_bars(clv, "predicted_clv",
+                                             title="Predicted value by band, 12 months")}
+        view = self._view(figs, _row(_half(figs["clv"]), _half(figs["clv_value"])))
+        self._table(view, clv, numeric=clv.columns[1:])
+        return view
+
+    def _update_clv(self, view, period):
+        clv = self._clv_frame(period)
+        for fig in view["figs"].values():
+            charts.update(fig, clv)
+        self._table(view, clv, numeric=clv.columns[1:])
 
     # reachability
     def _reach_frame(self, period):
