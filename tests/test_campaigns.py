@@ -195,3 +195,18 @@ def test_dashboard_shows_the_campaigns_of_the_segment(ws):
     empty.select("three")
     empty.sections.value = "campaigns"
     assert charts.is_empty(empty.figures()[0])
+
+
+def test_a_workspace_without_contact_fields(tmp_path):
+    w = segjupyter.open(tmp_path / "bare")
+    ids = list(range(1, 201))
+    assert w.load(customers=pd.DataFrame({"customer_id": ids}),
+                  orders=pd.DataFrame({"order_id": ids, "customer_id": ids,
+                                       "ordered_at": pd.Timestamp("2026-01-05"),
+                                       "total": "10.00"})).ok
+    rec = w.campaigns.create("orders >= 1", "bare", holdout=0.5, seed=1,
+                             send_date="2026-02-01")
+    assert rec["customers"] == 200 and rec["target_subscribed"] == 0
+    assert w.campaigns.target_list("bare").empty
+    assert w.campaigns.export_target_csv("bare", tmp_path / "t.csv") == 0
+    w.close()

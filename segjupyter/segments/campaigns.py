@@ -171,11 +171,19 @@ class Campaigns:
                 con.register(tmp + "_ids", members)
                 src = f"SELECT customer_id FROM {tmp}_ids"
             try:
-                sel, _ = export_select(ws, src, ["customer_id", *LIST_COLUMNS[1:],
-                                                 "subscribed"])
+                # contact fields the customers table lacks are frozen as NULL
+                have = ws.fields.customer
+                cols = ["customer_id", "name"] + [c for c in ("first_name", "last_name",
+                                                              "email", "subscribed")
+                                                  if c in have]
+                sel, _ = export_select(ws, src, cols)
+                missing = "".join(
+                    f", CAST(NULL AS {'BOOLEAN' if c == 'subscribed' else 'VARCHAR'}) AS {c}"
+                    for c in ("first_name", "last_name", "email", "subscribed")
+                    if c not in have)
                 con.execute(f"CREATE TEMP TABLE {tmp} AS SELECT row_number() OVER "
                             f"(ORDER BY {id_order(ws)}) AS position, "
-                            f"{split_sql()} AS arm, * FROM ({sel})", [key, holdout])
+                            f"{split_sql()} AS arm, *{missing} FROM ({sel})", [key, holdout])
             finally:
                 if is_frame:
                     con.unregister(tmp + "_ids")
