@@ -134,6 +134,13 @@ def test_fit_is_cached_per_data_version_and_day_and_reused_by_refresh(ws):
     assert sorted(d.date().isoformat() for d in
                   ws.sql("SELECT fit_day FROM catalog.clv_fits").df()["fit_day"]) == \
         ["2026-03-31", "2026-06-30"]
+    # a refresh that is the first to need a day's fit fits it and stores it
+    predicted.clear_cache(ws)
+    ws.segments.refresh("fading_vip", as_of="2026-02-28")
+    assert len(ws.sql("SELECT * FROM catalog.clv_fits").df()) == 3
+    assert ws.segments.member_ids("fading_vip") == ws.segment(
+        "p_alive < 0.3 and predicted_clv(12 months) >= 200").member_ids(
+        as_of="2026-02-28").tolist()
 
 
 def test_rules_on_predicted_fields_print_for_other_dialects(ws):
