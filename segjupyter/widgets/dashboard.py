@@ -450,7 +450,9 @@ class SegmentDashboard(W.VBox):
             return
         cols = ["metric", "target_customers", "control_customers", "target_mean",
                 "control_mean", "lift", "lift_low", "lift_high", "relative_lift", "p_value"]
-        self._table(view, lift[cols], numeric=cols[1:])
+        shown = lift[cols].copy()
+        shown["p_value"] = [f"{p:.2g}" for p in shown["p_value"]]  # 0.00026, not 0.00
+        self._table(view, shown, numeric=cols[1:])
 
     def _build_campaigns(self, period):
         names = self._campaign_names()
