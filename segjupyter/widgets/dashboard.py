@@ -80,7 +80,8 @@ class SegmentDashboard(W.VBox):
                    layout=W.Layout(align_items="flex-start", flex_flow="row wrap")),
             self.sections, self.message, self.body)
         self.segment_picker.observe(self._segments_changed, "value")
-        self.focus.observe(lambda _c: self._inputs_changed(), "value")
+        self._syncing = False  # the focus follows the segments: one recompute, not two
+        self.focus.observe(lambda _c: self._syncing or self._inputs_changed(), "value")
         self.period_picker.observe(lambda _c: self._inputs_changed(), "value")
         self.sections.observe(lambda _c: self._show_section(), "value")
         self._sync_focus()
@@ -146,11 +147,15 @@ class SegmentDashboard(W.VBox):
 
     def _sync_focus(self) -> None:
         sel = self.selected
-        with self.focus.hold_sync():
-            if list(self.focus.options) != sel:
-                keep = self.focus.value if self.focus.value in sel else sel[0]
-                self.focus.options = sel
-                self.focus.value = keep
+        self._syncing = True
+        try:
+            with self.focus.hold_sync():
+                if list(self.focus.options) != sel:
+                    keep = self.focus.value if self.focus.value in sel else sel[0]
+                    self.focus.options = sel
+                    self.focus.value = keep
+        finally:
+            self._syncing = False
         show(self.focus, len(sel) > 1)
 
     def _segments_changed(self, _change) -> None:
