@@ -20,7 +20,7 @@ _FORMATS = {
     "avg_trips": "{:,.1f}", "avg_recency_days": "{:,.0f}", "lift": "{:,.2f}",
     "share": "{:.1%}", "customer_share": "{:.1%}", "revenue_share": "{:.1%}",
     "repeat_rate": "{:.1%}", "propensity": "{:.1%}", "customer_pct": "{:.1%}",
-    "revenue_pct": "{:.1%}",
+    "revenue_pct": "{:.1%}", "p_value": "{:.2g}",
 }
 
 

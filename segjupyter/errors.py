@@ -112,3 +112,13 @@ class AnalyticsError(SegjupyterError, ValueError):
 class NotebookError(SegjupyterError):
     """A curated notebook run (papermill: report, refresh job) failed; the message names the
     notebook and carries the error raised in it."""
+
+
+class PredictionError(SegjupyterError):
+    """The customer-value models cannot be fitted (too little purchase history) or a
+    predicted field cannot be computed; nothing is cached or written."""
+
+
+class CampaignError(CatalogError):
+    """A campaign cannot be created or measured (holdout outside (0, 1), too few members for
+    a control group, unknown campaign, ...); nothing is written."""

@@ -9,7 +9,8 @@ the demo's span, and windows of every kind. Such trees compile and select real c
 Flags widen the draw for the language round trip:
 
 * ``params=True``: values, lists and window dates may be ``:name`` parameters;
-* ``references=True``: ``in_segment("...")`` and ``sql("...")`` conditions;
+* ``references=True``: ``in_segment("...")`` and ``sql("...")`` conditions, and the
+  predicted value fields (``p_alive``, ``predicted_clv(12 months)``, ...);
 * ``odd=True``: any operator with any value type, awkward field names (keywords, spaces,
   backticks, quotes), injection-looking and arbitrary unicode strings, extreme numbers and
   dates, empty groups. These trees only need to survive printing and parsing.
@@ -380,12 +381,33 @@ def reference_conditions(*, odd: bool = False):
     return st.one_of(name.map(SegmentRef), query.map(Sql))
 
 
+@st.composite
+def predicted_conditions(draw, *, odd: bool = False, params: bool = False):
+    """Conditions on the fitted value models: ``p_alive < 0.3``,
+    ``predicted_clv(12 months) >= 200``, ``predicted_orders(90 days) between 1 and 3``."""
+    field = draw(st.sampled_from(("p_alive", "predicted_orders", "predicted_clv")))
+    horizon = None if field == "p_alive" else (
+        draw(st.integers(1, 10 ** 6 if odd else 36)), draw(st.sampled_from(UNITS)))
+    op = draw(st.sampled_from(COMPARISONS + ("between", "is null", "is not null")))
+    one = st.decimals(min_value=0, max_value=1 if field == "p_alive" else 5000, places=2,
+                      allow_nan=False, allow_infinity=False)
+    if odd:
+        one = st.one_of(one, st.integers(), odd_strings)
+    one = _param_or(one, params)
+    if op in ("is null", "is not null"):
+        return Derived(field, op, None, horizon=horizon)
+    value = (draw(one), draw(one)) if op == "between" else draw(one)
+    return Derived(field, op, value, horizon=horizon)
+
+
 def conditions(*, odd: bool = False, params: bool = False, references: bool = False):
-    """One condition of any kind (attribute, behaviour, derived; references if asked)."""
+    """One condition of any kind (attribute, behaviour, derived; references and predicted
+    value fields, which need a catalog / a fitted model, if asked)."""
     kinds = [attributes(odd=odd, params=params), behaviours(odd=odd, params=params),
              deriveds(odd=odd, params=params)]
     if references:
         kinds.append(reference_conditions(odd=odd))
+        kinds.append(predicted_conditions(odd=odd, params=params))
     return st.one_of(kinds)
 
 

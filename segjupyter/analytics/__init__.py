@@ -11,9 +11,11 @@ DataFrame. Segment membership is evaluated as of the end of the period. See
 >>> an.top_products(ws, vip, "2025", by="buyers", n=20)
 """
 
+from .clv import clv_bands, clv_calibration, clv_params, predicted_values
 from .demographics import DEFAULT_AGE_BANDS, age_band_labels, demographics
 from .evolution import evolution
 from .lifecycle import lifecycle, value_tiers
+from .lift import campaign_lift, campaign_timeline
 from .moment import WEEKDAYS, purchase_moment, purchase_moment_marginals
 from .overlap import overlap, overlap_matrix
 from .period import Period, resolve_as_of, resolve_period
@@ -24,6 +26,8 @@ from .rfm import rfm_summary, rfm_table
 from .stats import general_stats
 
 __all__ = ["ALL_CUSTOMERS", "DEFAULT_AGE_BANDS", "Period", "WEEKDAYS", "age_band_labels",
+           "campaign_lift", "campaign_timeline", "clv_bands", "clv_calibration", "clv_params",
+           "predicted_values",
            "demographics", "evolution", "general_stats", "lifecycle", "overlap",
            "overlap_matrix", "purchase_moment", "purchase_moment_marginals", "reachability",
            "resolve_as_of", "resolve_period", "rfm_summary", "rfm_table", "top_products",

@@ -14,6 +14,7 @@ from .demographics import demographics_bars
 from .evolution import evolution_lines
 from .figure import is_empty, update
 from .lifecycle import lifecycle_bars, tier_bars
+from .lift import calibration_lines, clv_bars, lift_lines
 from .moment import moment_bars, moment_heatmap
 from .overlap import overlap_heatmap
 from .products import top_products_bars
@@ -21,6 +22,6 @@ from .reach import reach_bars
 from .rfm import rfm_bubbles, rfm_pie
 from .stats import comparison_bars, kpi_bars
 
-__all__ = ["comparison_bars", "demographics_bars", "evolution_lines", "is_empty", "kpi_bars",
+__all__ = ["calibration_lines", "clv_bars", "lift_lines", "comparison_bars", "demographics_bars", "evolution_lines", "is_empty", "kpi_bars",
            "lifecycle_bars", "moment_bars", "moment_heatmap", "overlap_heatmap", "reach_bars",
            "rfm_bubbles", "rfm_pie", "tier_bars", "top_products_bars", "update"]

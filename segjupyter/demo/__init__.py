@@ -20,10 +20,12 @@ import os
 
 import pandas as pd
 
+from .campaign import inject_campaign_effect
 from .dataset import GENERATE_STEPS, check_seed, check_size, generate_dataset
 from .reference import REFERENCE_DATE, SIZES, START_DATE
 
-__all__ = ["generate", "build", "REFERENCE_DATE", "START_DATE", "SIZES"]
+__all__ = ["generate", "build", "inject_campaign_effect", "REFERENCE_DATE", "START_DATE",
+           "SIZES"]
 
 _TABLES = ("customers", "stores", "products", "orders", "order_lines", "events")
 

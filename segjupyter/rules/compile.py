@@ -27,7 +27,8 @@ from sqlglot import exp
 from ..errors import RuleValidationError, UnavailableFieldError, UnknownFieldError
 from ..workspace.registry import BOOLEAN, DATE, LIST, TIMESTAMP, Field, FieldRegistry
 from . import derived
-from .model import (ATTRIBUTE_WINDOW_KINDS, DERIVED_FIELDS, WINDOW_OPERATORS, Attribute,
+from .model import (ATTRIBUTE_WINDOW_KINDS, DERIVED_FIELDS, PREDICTED_FIELDS,
+                    WINDOW_OPERATORS, Attribute,
                     Behaviour, Derived, Group, MonthDay, Node, Param, RelativeDate, SegmentRef,
                     Sql, Window, canonical)
 from .passes import SOURCES, build_pass, time_column
@@ -58,13 +59,17 @@ class Compiler:
     def __init__(self, registry: FieldRegistry, as_of: dt.datetime, params: dict | None = None,
                  *, inline: bool = False,
                  segment_ref: Callable[[str], exp.Expression] | None = None,
-                 sql_ref: Callable[[str], exp.Expression] | None = None):
+                 sql_ref: Callable[[str], exp.Expression] | None = None,
+                 predicted_ref: Callable[[str, tuple | None], exp.Expression] | None = None):
         self.registry = registry
         self.as_of = as_of
         self.params = dict(params or {})
         self.inline = inline
         self.segment_ref = segment_ref
         self.sql_ref = sql_ref
+        # (field, horizon) -> table (customer_id, value) of a predicted field
+        self.predicted_ref = predicted_ref
+        self._predicted: dict[tuple, tuple[str, exp.Expression]] = {}
         self.values: dict[str, Any] = {}
         # (source, agg, filter, window, event type) -> (column, conditions, joins, start)
         self._terms: dict[tuple, tuple] = {}
@@ -144,6 +149,13 @@ class Compiler:
                                on=exp.EQ(this=_col(f"d_{name}", "customer_id"),
                                          expression=_col("c", "customer_id")), join_type="left",
                                copy=False)
+        for alias, table in self._predicted.values():
+            sel = sel.join(table.copy().as_(alias) if isinstance(table, exp.Table)
+                           else exp.Subquery(this=table.copy(), alias=exp.TableAlias(
+                               this=exp.to_identifier(alias))),
+                           on=exp.EQ(this=_col(alias, "customer_id"),
+                                     expression=_col("c", "customer_id")),
+                           join_type="left", copy=False)
         if where is not None:
             sel = sel.where(positive(where), copy=False)
         return sel
@@ -533,6 +545,8 @@ class Compiler:
     # -- derived ---------------------------------------------------------------------------
     def _derived(self, d: Derived) -> exp.Expression:
         ftype, allowed = DERIVED_FIELDS[d.field]
+        if d.field in PREDICTED_FIELDS + ("p_alive",):
+            return self._predicted_field(d, ftype)
         table = "d_lc" if d.field == "lifecycle" else "d_rfm"
         self._uses.add("lc" if d.field == "lifecycle" else "rfm")
         if d.field == "rfm_m":
@@ -559,6 +573,20 @@ class Compiler:
                                (f" — did you mean {s!r}?" if s else
                                 f" (values: {', '.join(allowed)})"))
         return self._attribute(f, _col(table, column), d)
+
+    def _predicted_field(self, d: Derived, ftype: str) -> exp.Expression:
+        """``p_alive`` / ``predicted_*``: a left join with the table of the fitted values
+        (``rules/predicted.py``), shared by every condition on the same field and horizon."""
+        if self.predicted_ref is None:
+            self._fail(f"{d.field} needs the workspace's fitted customer-value model")
+        key = (d.field, d.horizon)
+        if key not in self._predicted:
+            self._predicted[key] = (f"d_pv{len(self._predicted)}",
+                                    self.predicted_ref(d.field, d.horizon))
+        alias = self._predicted[key][0]
+        from ..workspace.registry import OPERATORS, Field as F
+        f = F(d.field, "derived", alias, "value", ftype, "DOUBLE", (), OPERATORS[ftype])
+        return self._attribute(f, _col(alias, "value"), d)
 
     def _derived_query(self, sql: str) -> exp.Expression:
         tree = sqlglot.parse_one(sql, read="duckdb")

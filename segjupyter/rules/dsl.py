@@ -155,6 +155,18 @@ class _Builder:
                                      ignore[0])
                 op, value, _ = self.field_test(_children(t)[0], name, None)
                 return Derived(name, op, value)
+            if kind == "predicted":  # predicted_clv(12 months) >= 200
+                name = first.value.lower()
+                n_tok = _tokens(t, "INT")[0]
+                unit_tree, test = _children(t)
+                if int(n_tok) < 1:
+                    raise self.error(f"{name}(N ...) needs N of 1 or more", n_tok)
+                if _tokens(test, "IGNORE"):
+                    raise self.error("'ignore year' goes with date fields, not derived ones",
+                                     _tokens(test, "IGNORE")[0])
+                op, value, _ = self.field_test(test, name, None)
+                unit = unit_tree.children[0].value.lower().rstrip("s")
+                return Derived(name, op, value, horizon=(int(n_tok), unit))
             if kind in ("behaviour", "bought", "events"):
                 return self.behaviour(t)
             if kind == "segment_ref":

@@ -21,7 +21,7 @@ FUNCTIONS = tuple(METRICS) + ("in_segment", "sql")
 _VALUES = {"STRING", "INT", "DECIMAL", "RELDATE", "TODAY", "START", "END", "TRUE", "FALSE",
            "PARAM"}
 _CONDITION_STARTS = {"NAME", "QUOTED_NAME", "METRIC", "BOUGHT", "EVENTS", "IN_SEGMENT",
-                     "SQL", "DERIVED", "NOT", "LPAR"}
+                     "SQL", "DERIVED", "PREDICTED", "NOT", "LPAR"}
 _FIELD_OPERATORS = {"CMP", "IN", "NOT", "BETWEEN", "CONTAINS", "STARTS", "ENDS", "IS"}
 _UNITS = {"DAY", "WEEK", "MONTH", "YEAR"}
 _WINDOW_STARTS = {"ALL", "LAST", "THIS", "SINCE", "BETWEEN"}
@@ -49,6 +49,7 @@ _WORDS = {
     "WEEK": "'weeks'", "MONTH": "'month'", "YEAR": "'year'",
     "METRIC": "a metric", "BOUGHT": "'bought'", "EVENTS": "'events'",
     "IN_SEGMENT": "'in_segment'", "SQL": "'sql'", "DERIVED": "a derived field",
+    "PREDICTED": "a predicted field",
     "NAME": "a field name", "QUOTED_NAME": "a field name", "PARAM": "a :parameter",
     "STRING": "a string", "INT": "a whole number", "DECIMAL": "a number",
     "RELDATE": "a relative date", "CMP": "a comparison (=, !=, <, <=, >, >=)",

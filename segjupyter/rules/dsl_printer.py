@@ -204,6 +204,9 @@ def condition_text(c: Node) -> str:
     if isinstance(c, Attribute):
         return _test(quote_name(c.field), c.op, c.value, c.ignore_year, bare_true=True)
     if isinstance(c, Derived):
+        if c.horizon is not None:  # predicted_clv(12 months)
+            n, unit = c.horizon
+            return _test(f"{c.field}({n} {unit}{'' if n == 1 else 's'})", c.op, c.value)
         return _test(c.field, c.op, c.value)
     if isinstance(c, Behaviour):
         return _behaviour(c)

@@ -77,7 +77,13 @@ DERIVED_FIELDS: dict[str, tuple[str, tuple | None]] = {
     "rfm_f": ("integer", None),
     "rfm_m": ("integer", None),
     "lifecycle": ("category", LIFECYCLE_STAGES),
+    "p_alive": ("number", None),
+    "predicted_orders": ("number", None),
+    "predicted_clv": ("number", None),
 }
+#: derived fields of the fitted customer-value models that take a horizon:
+#: ``predicted_orders(90 days)``, ``predicted_clv(12 months)`` (``rules/predicted.py``)
+PREDICTED_FIELDS = ("predicted_orders", "predicted_clv")
 
 
 # -- values ----------------------------------------------------------------------------------
@@ -260,15 +266,28 @@ class Behaviour:
 @dataclass(frozen=True)
 class Derived:
     """``field op value`` on a derived per-customer field (``rfm_segment``, ``rfm_r``,
-    ``rfm_f``, ``rfm_m``, ``lifecycle``), computed as of ``as_of``."""
+    ``rfm_f``, ``rfm_m``, ``lifecycle``, ``p_alive``, ``predicted_orders``,
+    ``predicted_clv``), computed as of ``as_of``. The predicted fields of
+    :data:`PREDICTED_FIELDS` take a ``horizon`` ``(n, unit)``: ``predicted_clv(12 months)``
+    is ``Derived("predicted_clv", ">=", 200, horizon=(12, "month"))``."""
 
     field: str
     op: str
     value: Value = None
+    horizon: tuple | None = None
 
     def __post_init__(self):
         if self.field not in DERIVED_FIELDS:
             raise ValueError(f"unknown derived field {self.field!r}")
+        if self.field in PREDICTED_FIELDS:
+            h = self.horizon
+            if (not isinstance(h, (tuple, list)) or len(h) != 2 or isinstance(h[0], bool)
+                    or not isinstance(h[0], int) or h[0] < 1 or h[1] not in UNITS):
+                raise ValueError(f"{self.field} needs a horizon of N days / weeks / months / "
+                                 f"years (N >= 1), e.g. {self.field}(12 months), not {h!r}")
+            object.__setattr__(self, "horizon", (int(h[0]), str(h[1])))
+        elif self.horizon is not None:
+            raise ValueError(f"{self.field} takes no horizon")
         object.__setattr__(self, "value", norm_value(self.value))
 
 
@@ -429,7 +448,10 @@ def node_to_json(node: Node) -> dict:
             d["event_type"] = node.event_type
         return d
     if isinstance(node, Derived):
-        return {"derived": node.field, "op": node.op, "value": _value_to_json(node.value)}
+        d = {"derived": node.field, "op": node.op, "value": _value_to_json(node.value)}
+        if node.horizon is not None:  # only when set: older documents stay valid
+            d["horizon"] = list(node.horizon)
+        return d
     if isinstance(node, SegmentRef):
         return {"segment": node.name}
     if isinstance(node, Sql):
@@ -454,7 +476,9 @@ def node_from_json(d: dict) -> Node:
                          None if filt is None else node_from_json(filt), window,
                          d.get("event_type"))
     if "derived" in d:
-        return Derived(d["derived"], d["op"], _value_from_json(d.get("value")))
+        h = d.get("horizon")
+        return Derived(d["derived"], d["op"], _value_from_json(d.get("value")),
+                       None if h is None else tuple(h))
     if "segment" in d:
         return SegmentRef(d["segment"])
     if "sql" in d:

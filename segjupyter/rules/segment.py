@@ -127,8 +127,17 @@ class Segment:
             ws.storage.drop_after_operation(table)
             return exp.select("customer_id").from_(exp.table_(table, db="main", catalog="temp"))
 
-        return Compiler(ws.fields, ws.resolve_as_of(as_of), self.params, inline=inline,
-                        segment_ref=segment_ref, sql_ref=sql_ref)
+        at = ws.resolve_as_of(as_of)
+
+        def predicted_ref(field: str, horizon) -> exp.Expression:
+            if inline or con is None:  # printed SQL names the table ws predictions export
+                return _predictions_table(field, horizon)
+            from .predicted import value_table
+            return exp.table_(value_table(ws, con, at, field, horizon), db="main",
+                              catalog="temp")
+
+        return Compiler(ws.fields, at, self.params, inline=inline,
+                        segment_ref=segment_ref, sql_ref=sql_ref, predicted_ref=predicted_ref)
 
     def _check_refs(self) -> None:
         refs = model.segment_refs(self.tree)
@@ -292,6 +301,16 @@ def _id_column(query: exp.Expression) -> str:
            for p in selects) or "customer_id" in [n.lower() for n in names]:
         return "customer_id"
     return names[0] if len(names) == 1 and names[0] else "customer_id"
+
+
+def _predictions_table(field: str, horizon) -> exp.Expression:
+    """What printed SQL (``seg.sql(dialect=...)``) reads a predicted field from: a table
+    ``segjupyter_predictions(customer_id, field, horizon, value)``, e.g. the frame of
+    ``analytics.predicted_values`` written to the other system."""
+    h = "" if horizon is None else f"{horizon[0]} {horizon[1]}"
+    return exp.select("customer_id", "value").from_("segjupyter_predictions").where(
+        exp.and_(exp.EQ(this=exp.column("field"), expression=exp.convert(field)),
+                 exp.EQ(this=exp.column("horizon"), expression=exp.convert(h))))
 
 
 def _negate(tree: Group) -> Group:

@@ -7,8 +7,8 @@ their marks are refilled (``charts.update``) when the period or the segments cha
 
 from __future__ import annotations
 
-
 import ipywidgets as W
+import pandas as pd
 
 from .. import analytics as an
 from .. import charts
@@ -17,8 +17,9 @@ from .layout import close_all, css, error_text, frame_html, set_children, show, 
 
 SECTIONS = (("Overview", "overview"), ("Evolution", "evolution"),
             ("Purchase moment", "moment"), ("Top products", "products"),
-            ("Lifecycle & value", "lifecycle"), ("Reach", "reach"),
-            ("Demographics", "demographics"), ("Overlap", "overlap"))
+            ("Lifecycle & value", "lifecycle"), ("Predicted value", "clv"), ("Reach", "reach"),
+            ("Demographics", "demographics"), ("Overlap", "overlap"),
+            ("Campaigns", "campaigns"))
 PERIODS = ("last 12 months", "last 6 months", "last 90 days", "last 30 days", "this year",
            "last year", "this month", "last month")
 ALL = an.ALL_CUSTOMERS
@@ -79,7 +80,8 @@ class SegmentDashboard(W.VBox):
                    layout=W.Layout(align_items="flex-start", flex_flow="row wrap")),
             self.sections, self.message, self.body)
         self.segment_picker.observe(self._segments_changed, "value")
-        self.focus.observe(lambda _c: self._inputs_changed(), "value")
+        self._syncing = False  # the focus follows the segments: one recompute, not two
+        self.focus.observe(lambda _c: self._syncing or self._inputs_changed(), "value")
         self.period_picker.observe(lambda _c: self._inputs_changed(), "value")
         self.sections.observe(lambda _c: self._show_section(), "value")
         self._sync_focus()
@@ -145,11 +147,15 @@ class SegmentDashboard(W.VBox):
 
     def _sync_focus(self) -> None:
         sel = self.selected
-        with self.focus.hold_sync():
-            if list(self.focus.options) != sel:
-                keep = self.focus.value if self.focus.value in sel else sel[0]
-                self.focus.options = sel
-                self.focus.value = keep
+        self._syncing = True
+        try:
+            with self.focus.hold_sync():
+                if list(self.focus.options) != sel:
+                    keep = self.focus.value if self.focus.value in sel else sel[0]
+                    self.focus.options = sel
+                    self.focus.value = keep
+        finally:
+            self._syncing = False
         show(self.focus, len(sel) > 1)
 
     def _segments_changed(self, _change) -> None:
@@ -326,6 +332,32 @@ class SegmentDashboard(W.VBox):
         charts.update(view["figs"]["tiers"], tiers)
         self._table(view, tiers, numeric=tiers.columns[1:])
 
+    # predicted value (BG/NBD + Gamma-Gamma, fitted once per data version and day)
+    def _clv_frame(self, period):
+        at = an.period.membership_as_of(self.ws, period)
+        try:  # the models need enough purchase history to be fitted
+            clv = an.clv_bands(self.ws, self._focus_segment(), at, horizon="12 months")
+        except SegjupyterError as e:
+            self.message.value = error_text(str(e))
+            clv = pd.DataFrame(columns=an.clv.BAND_COLUMNS)
+        self.frames["clv"] = clv
+        return clv
+
+    def _build_clv(self, period):
+        clv = self._clv_frame(period)
+        figs = {"clv": charts.clv_bars(clv, "customers", title="Predicted CLV, next 12 months"),
+                "clv_value": charts.clv_bars(clv, "predicted_clv",
+                                             title="Predicted value by band, 12 months")}
+        view = self._view(figs, _row(_half(figs["clv"]), _half(figs["clv_value"])))
+        self._table(view, clv, numeric=clv.columns[1:])
+        return view
+
+    def _update_clv(self, view, period):
+        clv = self._clv_frame(period)
+        for fig in view["figs"].values():
+            charts.update(fig, clv)
+        self._table(view, clv, numeric=clv.columns[1:])
+
     # reachability
     def _reach_frame(self, period):
         df = an.reachability(self.ws, self._focus_segment(),
@@ -394,6 +426,90 @@ class SegmentDashboard(W.VBox):
         df = self._overlap_frame(period)
         charts.update(view["figs"]["overlap"], df)
         self._fill_overlap(view, df)
+
+    # campaigns of the focus segment: lift table and the two arms over time
+    def _campaign_names(self) -> list[str]:
+        df = self.ws.campaigns.list()
+        focus = self.focus.value if self.focus.value in self.selected else self.selected[0]
+        if focus != ALL:
+            df = df[df["segment"] == focus]
+        return df["name"].tolist()[::-1]  # newest first
+
+    def _campaign_frames(self, view):
+        name = view["campaign"].value
+        if not name:
+            empty = pd.DataFrame(columns=an.lift.TIMELINE_COLUMNS)
+            self.frames["campaign_lift"] = pd.DataFrame(columns=an.lift.LIFT_COLUMNS)
+            self.frames["campaign_timeline"] = empty
+            return self.frames["campaign_lift"], empty
+        window = view["window"].value
+        lift = an.campaign_lift(self.ws, name, list(an.lift.METRICS), window)
+        timeline = an.campaign_timeline(self.ws, name, view["metric"].value, window)
+        self.frames["campaign_lift"], self.frames["campaign_timeline"] = lift, timeline
+        return lift, timeline
+
+    def _campaign_table(self, view, lift):
+        if lift.empty:
+            view["table"].value = ("<i>No campaign of this segment yet: "
+                                   "ws.campaigns.create(segment, name, holdout=0.1).</i>")
+            return
+        cols = ["metric", "target_customers", "control_customers", "target_mean",
+                "control_mean", "lift", "lift_low", "lift_high", "relative_lift", "p_value"]
+        shown = lift[cols].copy()
+        shown["p_value"] = [f"{p:.2g}" for p in shown["p_value"]]  # 0.00026, not 0.00
+        self._table(view, shown, numeric=cols[1:])
+
+    def _build_campaigns(self, period):
+        names = self._campaign_names()
+        pick = css(W.Dropdown(options=names, value=names[0] if names else None,
+                              description="Campaign", layout=W.Layout(width="330px"),
+                              style={"description_width": "70px"}), "sj-campaign-picker")
+        metric = css(W.ToggleButtons(options=list(an.lift.METRICS), value="spend",
+                                     style={"button_width": "90px"}), "sj-lift-metric")
+        window = css(W.Dropdown(options=["30 days", "14 days", "60 days", "90 days"],
+                                value="30 days", description="Window",
+                                layout=W.Layout(width="200px"),
+                                style={"description_width": "55px"}), "sj-lift-window")
+        view = {"campaign": pick, "metric": metric, "window": window}
+        lift, timeline = self._campaign_frames(view)
+        figs = {"lift": charts.lift_lines(timeline, metric.value)}
+        view.update(self._view(figs, _row(pick, window), metric, figs["lift"]))
+        view.update(campaign=pick, metric=metric, window=window)
+        self._campaign_table(view, lift)
+        for w in (pick, window):
+            w.observe(lambda _c: self._refill_campaigns(view), "value")
+        metric.observe(lambda _c: self._rebuild_lift_chart(view), "value")
+        return view
+
+    def _refill_campaigns(self, view):
+        self.message.value = ""
+        try:
+            lift, timeline = self._campaign_frames(view)
+        except SegjupyterError as e:
+            self.message.value = error_text(str(e))
+            return
+        charts.update(view["figs"]["lift"], timeline)
+        self._campaign_table(view, lift)
+
+    def _rebuild_lift_chart(self, view):
+        # the metric changes the axis label and formats: a new figure in the same place
+        old = view["figs"]["lift"]
+        lift, timeline = self._campaign_frames(view)
+        fig = charts.lift_lines(timeline, view["metric"].value)
+        view["figs"]["lift"] = fig
+        box = view["box"]
+        set_children(box, [fig if c is old else c for c in box.children])
+        close_all(old)
+        self._campaign_table(view, lift)
+
+    def _update_campaigns(self, view, period):
+        names = self._campaign_names()
+        pick = view["campaign"]
+        with pick.hold_sync():
+            if list(pick.options) != names:
+                pick.options = names
+                pick.value = names[0] if names else None
+        self._refill_campaigns(view)
 
     def close_all(self) -> None:
         for view in self._views.values():

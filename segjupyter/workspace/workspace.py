@@ -229,6 +229,12 @@ class Workspace:
             self._catalog = Catalog(self)
         return self._catalog
 
+    @property
+    def campaigns(self):
+        """Campaigns with control groups (:class:`~segjupyter.segments.campaigns.Campaigns`)."""
+        from ..segments.campaigns import Campaigns
+        return Campaigns(self)
+
     def customer_history(self, customer_id):
         """Every segment entry and exit of one customer, newest first."""
         return self.segments.customer_history(customer_id)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import ipywidgets as W
 
 from ...errors import RuleValidationError
-from ...rules.model import COMPARISONS, METRICS, WINDOW_OPERATORS, Attribute, Behaviour, \
-    Derived, Group, SegmentRef, Sql, Window
+from ...rules.model import COMPARISONS, METRICS, PREDICTED_FIELDS, UNITS, WINDOW_OPERATORS, \
+    Attribute, Behaviour, Derived, Group, SegmentRef, Sql, Window
 from ..layout import close_all, css, icon_button, set_children, show
 from .fields import (ANY_EVENT, ATTRIBUTE_ENTITIES, IGNORE_YEAR, MAIN_ENTITIES,
                      PURCHASE_ENTITIES, Choice, operators_for)
@@ -42,7 +42,16 @@ class AttributeEditor:
         self.window = None  # a WindowEditor once a date field is 'in window'
         self.value_box = W.HBox([self.slot.box])
         self.field = None
-        self.main = [self.op, self.value_box]
+        # the horizon of predicted_orders / predicted_clv: "(12) (months)"
+        self.horizon_n = css(W.BoundedIntText(value=12, min=1, max=10 ** 9,
+                                              layout=W.Layout(width="70px")), "sj-horizon-n")
+        self.horizon_unit = css(W.Dropdown(options=[(u + "s", u) for u in UNITS],
+                                           value="month", layout=W.Layout(width="95px")),
+                                "sj-horizon-unit")
+        self.horizon_box = W.HBox([self.horizon_n, self.horizon_unit])
+        for w in (self.horizon_n, self.horizon_unit):
+            w.observe(lambda _c: self.row.notify(), "value")
+        self.main = [self.horizon_box, self.op, self.value_box]
         self.extra = None
         self.set_field(field)
         self.op.observe(self._op_changed, "value")
@@ -50,6 +59,8 @@ class AttributeEditor:
     def set_field(self, field, op=None, value=None, ignore_year=False, load=False) -> None:
         """Show ``field``: operator options for its type; keep the operator if allowed."""
         self.field = field
+        show(self.horizon_box, field is not None and field.name in PREDICTED_FIELDS
+             and field.entity == "derived")
         options = operators_for(field)
         wanted = IGNORE_YEAR if ignore_year else (op if op is not None else self.op.value)
         keys = [k for _l, k in options]
@@ -113,6 +124,9 @@ class AttributeEditor:
         self.row.notify()
 
     def load(self, node) -> None:
+        if getattr(node, "horizon", None) is not None:
+            with self.horizon_n.hold_sync(), self.horizon_unit.hold_sync():
+                self.horizon_n.value, self.horizon_unit.value = node.horizon
         self.set_field(self.field, node.op, node.value,
                        getattr(node, "ignore_year", False), load=True)
 
@@ -120,13 +134,16 @@ class AttributeEditor:
         op = self.op.value
         value = self.window.get() if op in WINDOW_OPERATORS else self.slot.get()
         if choice.entity == "derived":
-            return Derived(choice.key, op, value)
+            horizon = (int(self.horizon_n.value), self.horizon_unit.value) \
+                if choice.key in PREDICTED_FIELDS else None
+            return Derived(choice.key, op, value, horizon=horizon)
         if op == IGNORE_YEAR:
             return Attribute(choice.key, "between", value, ignore_year=True)
         return Attribute(choice.key, op, value)
 
     def set_disabled(self, d: bool) -> None:
         self.op.disabled = d
+        self.horizon_n.disabled = self.horizon_unit.disabled = d
         self.slot.set_disabled(d)
         if self.window is not None:
             self.window.set_disabled(d)
@@ -135,7 +152,7 @@ class AttributeEditor:
         self.slot.close()
         if self.window is not None:
             self.window.close()
-        close_all(self.op, self.value_box)
+        close_all(self.op, self.value_box, self.horizon_box)
 
 
 _TIME_METRICS = ("first_order", "last_order")

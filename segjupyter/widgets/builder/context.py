@@ -46,8 +46,13 @@ class BuilderContext:
         def sql_ref(query: str):
             return sqlglot.parse_one(single_select(query), read="duckdb")
 
+        def predicted_ref(field: str, horizon):  # fitted when the segment is evaluated
+            return exp.select(exp.Literal.number(1).as_("customer_id"),
+                              exp.Literal.number(1).as_("value"))
+
         Compiler(self.catalogue.registry, self.as_of, params, inline=True,
-                 segment_ref=segment_ref, sql_ref=sql_ref).predicate(node)
+                 segment_ref=segment_ref, sql_ref=sql_ref,
+                 predicted_ref=predicted_ref).predicate(node)
 
     @contextmanager
     def quiet(self):
