@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -141,7 +142,9 @@ class SparkEngine(Engine):
     def frame(self, expression: exp.Expression) -> pd.DataFrame:
         sdf = self.dataframe(expression)
         try:
-            return sdf.toPandas()
+            with warnings.catch_warnings():  # pyspark 4 warns on every pandas 3 conversion
+                warnings.filterwarnings("ignore", module="pyspark")
+                return sdf.toPandas()
         except Exception as e:
             raise EngineError(f"Spark failed running the segment: {_first_line(e)}") from None
 
