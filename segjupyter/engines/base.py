@@ -56,11 +56,11 @@ def rename_tables(expression: exp.Expression, tables: dict[str, exp.Table]) -> e
     return expression.copy().transform(swap, copy=False)
 
 
-def tables_read(expression: exp.Expression) -> set[str]:
-    """Canonical tables ``expression`` reads."""
+def tables_read(expression: exp.Expression) -> list[str]:
+    """Canonical tables ``expression`` reads, in the canonical order."""
     ctes = {c.alias_or_name for c in expression.find_all(exp.CTE)}
-    return {t.name for t in expression.find_all(exp.Table)
-            if not t.args.get("db") and t.name in RETAIL_TABLES and t.name not in ctes}
+    names = {t.name for t in expression.find_all(exp.Table) if not t.args.get("db")}
+    return [t for t in RETAIL_TABLES if t in names and t not in ctes]
 
 
 class Engine:

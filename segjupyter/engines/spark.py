@@ -63,6 +63,7 @@ def local_spark(cores: int = 2, memory: str = "1g", shuffle_partitions: int = 4,
     threads, the UI off, bound to 127.0.0.1; ``conf`` adds Spark settings
     (``{"spark.sql.session.timeZone": "UTC"}``)."""
     check_spark()
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # never another interface
     from pyspark.sql import SparkSession
     settings = {
         "spark.master": f"local[{int(cores)}]",
@@ -114,9 +115,9 @@ class SparkEngine(Engine):
     def _register(self, canonical: str, src) -> exp.Table:
         if isinstance(src, str) and not _is_path(src):
             if not self.spark.catalog.tableExists(src):
-                raise EngineError(f"Spark has no table {src!r} for {canonical!r}; pass "
-                                  "tables= (a Parquet folder from ws.export_parquet, or "
-                                  "{table: name or path})")
+                raise EngineError(f"Spark has no table {src!r} (the canonical {canonical} "
+                                  "table); pass tables= (a Parquet folder from "
+                                  "ws.export_parquet, or {table: name or path})")
             return exp.to_table(src, dialect="spark")
         if isinstance(src, (str, os.PathLike)):
             try:
