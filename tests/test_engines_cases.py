@@ -68,3 +68,55 @@ def test_advanced_sql_runs_on_duckdb_only(case, demo_ws, spark_demo, pg_demo):
             seg.member_ids(engine=engine)
     for dialect in DIALECTS:
         printed_statement(seg, dialect, None)
+
+
+# -- the hand-made workspace: custom types (lists with NULLs, NULL booleans, decimals) and
+#    orders placed exactly on window edges, to the microsecond -----------------------------
+@pytest.fixture(scope="module")
+def hm(tmp_path_factory, spark, pg_server):
+    """The hand-made workspace of ``test_compile.py`` with a SparkEngine on its Parquet
+    export and a PostgresEngine on a copy loaded into its own database."""
+    import handmade
+    from segjupyter.engines import PostgresEngine, SparkEngine, load_postgres
+    from segjupyter.engines.postgres import connect
+    ws = handmade.build(str(tmp_path_factory.mktemp("handmade-engines")))
+    spark_engine = SparkEngine(spark, tables=ws.export_parquet(
+        tmp_path_factory.mktemp("handmade-pq")))
+    admin = connect(pg_server.conninfo)
+    admin.execute("CREATE DATABASE handmade")
+    conn = connect(pg_server.conninfo.replace("dbname=postgres", "dbname=handmade"))
+    load_postgres(ws, conn)
+    yield ws, spark_engine, PostgresEngine(conn)
+    conn.close()
+    admin.close()
+
+
+EDGE_GROUPS = sorted({(as_of, cond) for as_of, cond, _, _ in tc.EDGES}, key=repr)
+
+
+def _same_everywhere(seg, as_of, engines):
+    want = set(seg.member_ids(as_of).tolist())
+    for engine in engines:
+        got = set(seg.member_ids(as_of, engine=engine).tolist())
+        assert got == want, (engine.name, sorted(got ^ want)[:10])
+    return want
+
+
+@pytest.mark.parametrize("case", tc.HANDMADE_ATTRIBUTE_CASES, ids=lambda c: c.id)
+def test_custom_types_on_every_engine(case, hm):
+    ws, *engines = hm
+    seg = ws.segment(case.tree, params=case.params)
+    for dialect in DIALECTS:
+        printed_statement(seg, dialect, case.as_of)
+    _same_everywhere(seg, case.as_of, engines)
+
+
+@pytest.mark.parametrize("group", EDGE_GROUPS, ids=lambda g: f"{g[0]:%Y%m%dT%H%M}-{g[1]!r}"[:90])
+def test_window_edges_to_the_microsecond_on_every_engine(group, hm):
+    ws, *engines = hm
+    as_of, cond = group
+    members = _same_everywhere(ws.segment(cond), as_of, engines)
+    import handmade
+    for a, c, instant, inside in tc.EDGES:  # and the edge customers are where they belong
+        if (a, c) == group:
+            assert (handmade.edge_customer(instant) in members) is inside

@@ -13,6 +13,10 @@ workspace with the same column types and streams the rows with ``COPY``.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
 import pandas as pd
 from sqlglot import exp
 
@@ -92,16 +96,17 @@ def _pg_type(duckdb_type: str) -> str:
     return exp.DataType.build(duckdb_type, dialect="duckdb").sql("postgres")
 
 
-def load_postgres(ws, connection, schema: str = "public", batch: int = 50_000) -> dict[str, int]:
+def load_postgres(ws, connection, schema: str = "public") -> dict[str, int]:
     """Create the workspace's retail tables in PostgreSQL ``schema`` (replacing tables of
     the same names) and copy every row with ``COPY ... FROM STDIN``; returns row counts.
 
     Column types follow the workspace's (``DECIMAL(18,2)`` money stays exact, tag lists
-    become ``TEXT[]``); keys get primary keys and the behaviour passes an index."""
+    become ``TEXT[]``); the rows travel as CSV written by DuckDB. Keys get an index."""
     conn = connect(connection) if isinstance(connection, str) else connection
     psycopg = _psycopg()
     counts: dict[str, int] = {}
     sch = exp.to_identifier(schema, quoted=True).sql("postgres")
+    scratch = tempfile.mkdtemp(prefix="sj-pg-load-")
     try:
         with conn.transaction(), conn.cursor() as cur, ws.storage.read() as con:
             cur.execute(f"CREATE SCHEMA IF NOT EXISTS {sch}")
@@ -109,29 +114,46 @@ def load_postgres(ws, connection, schema: str = "public", batch: int = 50_000) -
                 if table not in ws.fields.tables:
                     continue
                 cols = con.execute(f"DESCRIBE {table}").fetchall()
-                names = [c[0] for c in cols]
                 ddl = ", ".join(f'"{c[0]}" {_pg_type(c[1])}' for c in cols)
                 cur.execute(f'DROP TABLE IF EXISTS {sch}."{table}"')
                 cur.execute(f'CREATE TABLE {sch}."{table}" ({ddl})')
-                quoted = ", ".join(f'"{n}"' for n in names)
-                rel = con.execute(f"SELECT {quoted} FROM {table}")
-                n = 0
-                with cur.copy(f'COPY {sch}."{table}" ({quoted}) FROM STDIN') as copy:
-                    while rows := rel.fetchmany(batch):
-                        for row in rows:
-                            copy.write_row(row)
-                        n += len(rows)
-                counts[table] = n
-            for table, cols in (("customers", "customer_id"), ("orders", "customer_id"),
-                                ("order_lines", "customer_id"), ("events", "customer_id"),
-                                ("products", "product_id"), ("stores", "store_id")):
+                csv = os.path.join(scratch, f"{table}.csv")
+                target = exp.Literal.string(csv).sql("duckdb")
+                select = ", ".join(_csv_column(c[0], c[1]) for c in cols)
+                con.execute(f'COPY (SELECT {select} FROM "{table}") TO {target} '
+                            "(FORMAT csv, HEADER false)")
+                quoted = ", ".join(f'"{c[0]}"' for c in cols)
+                with cur.copy(f'COPY {sch}."{table}" ({quoted}) FROM STDIN (FORMAT csv)'
+                              ) as copy, open(csv, "rb") as f:
+                    while chunk := f.read(1 << 20):
+                        copy.write(chunk)
+                os.remove(csv)
+                counts[table] = cur.execute(f'SELECT count(*) FROM {sch}."{table}"'
+                                            ).fetchone()[0]
+            for table, col in (("customers", "customer_id"), ("orders", "customer_id"),
+                               ("order_lines", "customer_id"), ("events", "customer_id"),
+                               ("products", "product_id"), ("stores", "store_id")):
                 if table in counts:
-                    cur.execute(f'CREATE INDEX ON {sch}."{table}" ("{cols}")')
+                    cur.execute(f'CREATE INDEX ON {sch}."{table}" ("{col}")')
             for table in counts:
                 cur.execute(f'ANALYZE {sch}."{table}"')
     except psycopg.Error as e:
         raise EngineError(f"loading PostgreSQL failed: {_first_line(e)}") from None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return counts
+
+
+def _csv_column(name: str, duckdb_type: str) -> str:
+    """A column as PostgreSQL's CSV ``COPY`` reads it: lists as array literals
+    (``{"a","b"}``, elements quoted and escaped), everything else as DuckDB writes it."""
+    col = f'"{name}"'
+    if not duckdb_type.endswith("[]"):
+        return col
+    item = ("CASE WHEN x IS NULL THEN 'NULL' ELSE '\"' || replace(replace(CAST(x AS VARCHAR), "
+            "'\\', '\\\\'), '\"', '\\\"') || '\"' END")
+    return (f"CASE WHEN {col} IS NULL THEN NULL ELSE '{{' || array_to_string(list_transform("
+            f"{col}, lambda x: {item}), ',') || '}}' END AS {col}")
 
 
 def _first_line(e: Exception) -> str:

@@ -78,7 +78,7 @@ class LocalPostgres:
             os.chown(self.root, pw.pw_uid, pw.pw_gid)
         data = os.path.join(self.root, "data")
         self._run(os.path.join(self.bin, "initdb"), "-D", data, "--auth=trust",
-                  "--encoding=UTF8", "--locale=C", "-U", self.run_as or
+                  "--encoding=UTF8", "--lc-collate=C", "--lc-ctype=C.UTF-8", "-U", self.run_as or
                   os.environ.get("USER") or "postgres")
         self.port = _free_port()
         opts = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories="
