@@ -85,7 +85,26 @@ class Engine:
 
     def put_ids(self, ids: pd.DataFrame, key_type: str) -> exp.Table:
         """Upload a one-column ``customer_id`` table (members of a saved segment) as a
-        temporary table of this engine; returns its name for queries."""
+        temporary table of this engine; returns its name for queries. :meth:`drop_ids`
+        drops them."""
+        raise NotImplementedError
+
+    def drop_ids(self) -> None:
+        """Drop the temporary id tables :meth:`put_ids` made (after the queries that read
+        them ran)."""
+        for name in getattr(self, "_id_tables", []):
+            self._drop(name)
+        self._id_tables = []
+
+    def keep_ids(self) -> None:
+        """Keep the id tables made so far (a lazy Spark DataFrame still reads them)."""
+        self._id_tables = []
+
+    def _remember(self, name: str) -> exp.Table:
+        self._id_tables = [*getattr(self, "_id_tables", []), name]
+        return exp.to_table(name)
+
+    def _drop(self, name: str) -> None:
         raise NotImplementedError
 
     def __repr__(self) -> str:

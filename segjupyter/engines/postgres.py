@@ -86,7 +86,10 @@ class PostgresEngine(Engine):
                     copy.write_row((v,))
         if not self.conn.autocommit:
             self.conn.commit()
-        return exp.table_(name)
+        return self._remember(name)
+
+    def _drop(self, name: str) -> None:
+        self._execute(f'DROP TABLE IF EXISTS "{name}"', fetch=False)
 
 
 def _pg_type(duckdb_type: str) -> str:

@@ -152,13 +152,19 @@ class SparkEngine(Engine):
     def put_ids(self, ids: pd.DataFrame, key_type: str) -> exp.Table:
         from pyspark.sql.types import LongType, StringType, StructField, StructType
         integer = key_type.upper() in ("BIGINT", "INTEGER", "INT", "HUGEINT")
-        col = ids["customer_id"]
-        rows = [(int(v) if integer else str(v),) for v in col.tolist()]
+        col = ids["customer_id"].dropna()
+        frame = pd.DataFrame({"customer_id": col.astype("int64") if integer else
+                              col.astype(str).astype(object)})
         schema = StructType([StructField("customer_id",
                                          LongType() if integer else StringType(), False)])
         view = temp_name("sj_ids")
-        self.spark.createDataFrame(rows, schema).createOrReplaceTempView(view)
-        return exp.to_table(view)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", module="pyspark")
+            self.spark.createDataFrame(frame, schema).createOrReplaceTempView(view)
+        return self._remember(view)
+
+    def _drop(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
 
 
 def _table_sources(tables) -> dict | None:

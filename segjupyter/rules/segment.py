@@ -176,7 +176,10 @@ class Segment:
             from ..engines.base import as_engine
             eng = as_engine(engine)
             c = self._compiler(as_of, engine=eng)
-            return eng.frame(build(c, c.predicate(self.tree)))
+            try:
+                return eng.frame(build(c, c.predicate(self.tree)))
+            finally:
+                eng.drop_ids()
         with ws.storage.read(catalog=self._needs_catalog()) as con:
             c = self._compiler(as_of, con=con)
             query = build(c, c.predicate(self.tree))
@@ -194,7 +197,9 @@ class Segment:
         from ..engines.spark import SparkEngine
         eng = spark if isinstance(spark, SparkEngine) else SparkEngine(spark, tables)
         c = self._compiler(as_of, engine=eng)
-        return eng.dataframe(self._members_query(c, c.predicate(self.tree), columns))
+        sdf = eng.dataframe(self._members_query(c, c.predicate(self.tree), columns))
+        eng.keep_ids()  # the DataFrame is lazy: the members it reads must stay
+        return sdf
 
     # -- evaluation ------------------------------------------------------------------------
     def count(self, as_of=None, engine=None) -> int:

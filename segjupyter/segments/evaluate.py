@@ -331,6 +331,8 @@ class Evaluation:
     def drop(self, con) -> None:
         for t in self.tables:
             con.execute(f"DROP TABLE IF EXISTS temp.main.{t}")
+        if self.engine is not None:
+            self.engine.drop_ids()
 
 
 def _parse(sql: str) -> exp.Expression:
