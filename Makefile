@@ -5,7 +5,7 @@ PYTEST_ARGS ?=
 DEMO_WS ?= segjupyter-demo
 PORT ?= 8866
 
-.PHONY: demo test install chromium bench clean
+.PHONY: demo test install chromium services bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -20,10 +20,17 @@ chromium:
 	  echo "installing Debian chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# the engine tests run Spark (Java 17) and a throw-away PostgreSQL server they start themselves
+services:
+	@{ command -v java >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || { \
+	  echo "installing Java 17 and PostgreSQL for the engine tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    openjdk-17-jre-headless postgresql >/dev/null; }
+
 demo: install
 	$(VENV)/bin/segjupyter dashboard $(DEMO_WS) --build-demo --port $(PORT)
 
-test: install chromium
+test: install chromium services
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install

@@ -55,3 +55,9 @@ def loaded_ws(ws):
     report = ws.load(**frames.all_tables())
     assert report.ok, report
     return ws
+
+
+# ---------------------------------------------------------------------------------------------
+# Engines (owner: engines): one Spark session and one PostgreSQL server per test session.
+# ---------------------------------------------------------------------------------------------
+from engine_fixtures import demo_parquet, pg_demo, pg_server, spark, spark_demo  # noqa: E402,F401

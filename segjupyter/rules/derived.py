@@ -15,6 +15,9 @@ the analytics layer for the RFM dashboard. Everything is computed as of ``as_of`
   ``active`` (last order in the last 180 days), ``at risk`` (180–365), ``hibernating``
   (365–730), ``lost`` (more than 730 days ago).
 
+The "lost" rows use ``NOT EXISTS``, not ``NOT IN (subquery)``: the same rows (customer ids
+are never NULL), but PostgreSQL runs a large ``NOT IN`` as a nested loop.
+
 SQL is written for DuckDB with named placeholders ``$as_of`` and ``$rfm_start`` /
 ``$lc_new`` / ... which :func:`derived_bounds` fills.
 """
@@ -99,10 +102,10 @@ FROM (
 
 _RFM_LOST = """UNION ALL
 SELECT customer_id, MAX(ordered_at), 0, CAST(0 AS DECIMAL(18,2)), NULL, NULL, NULL, 'lost'
-FROM orders
+FROM orders AS lo
 WHERE ordered_at < $rfm_start
-  AND customer_id NOT IN (SELECT customer_id FROM orders
-                          WHERE ordered_at >= $rfm_start AND ordered_at <= $as_of)
+  AND NOT EXISTS (SELECT 1 FROM orders AS rec WHERE rec.customer_id = lo.customer_id
+                  AND rec.ordered_at >= $rfm_start AND rec.ordered_at <= $as_of)
 GROUP BY customer_id
 """
 

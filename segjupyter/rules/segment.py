@@ -92,21 +92,31 @@ class Segment:
         return Segment(self.workspace, _negate(self.tree), None, self.params)
 
     # -- compilation -----------------------------------------------------------------------
-    def _compiler(self, as_of, con=None, inline=False) -> Compiler:
+    def _compiler(self, as_of, con=None, inline=False, engine=None, dialect="duckdb"
+                  ) -> Compiler:
         """A compiler for this segment; advanced SQL runs in the sandbox now and its ids go
-        to a temp table on ``con``, dropped when the storage operation ends."""
+        to a temp table on ``con``, dropped when the storage operation ends.
+
+        For an ``engine`` (Spark, PostgreSQL) values are inlined, the stored members of the
+        segments it uses are uploaded to it, and advanced SQL is refused; printed for another
+        ``dialect``, those members are inlined as a list."""
         ws = self.workspace
         key_type = ws.fields.customer["customer_id"].sql_type \
             if "customer_id" in ws.fields.customer else "VARCHAR"
         self._check_refs()
 
         def segment_ref(name: str) -> exp.Expression:
-            return sqlglot.parse_one(
-                f"SELECT CAST(m.customer_id AS {key_type}) FROM {MEMBERS_TABLE} AS m "
-                f"JOIN {SEGMENTS_TABLE} AS s ON s.id = m.segment_id "
-                f"WHERE s.name = {exp.convert(name).sql('duckdb')}", read="duckdb")
+            stored = (f"SELECT CAST(m.customer_id AS {key_type}) AS customer_id "
+                      f"FROM {MEMBERS_TABLE} AS m JOIN {SEGMENTS_TABLE} AS s "
+                      f"ON s.id = m.segment_id WHERE s.name = {exp.convert(name).sql('duckdb')}")
+            if engine is None and dialect == "duckdb":
+                return sqlglot.parse_one(stored, read="duckdb")
+            return members_ref(ws.sql(stored).df(), key_type, engine)
 
         def sql_ref(query: str) -> exp.Expression:
+            if engine is not None:
+                from ..engines.base import ADVANCED_SQL_ONLY_DUCKDB, EngineError
+                raise EngineError(ADVANCED_SQL_ONLY_DUCKDB)
             if inline or con is None:
                 from .sandbox import single_select
                 inner = sqlglot.parse_one(single_select(query), read="duckdb")
@@ -130,13 +140,19 @@ class Segment:
         at = ws.resolve_as_of(as_of)
 
         def predicted_ref(field: str, horizon) -> exp.Expression:
+            if engine is not None:
+                from ..engines.base import EngineError
+                raise EngineError("predicted value fields (p_alive, predicted_orders, "
+                                  "predicted_clv) are fitted and evaluated in DuckDB only; "
+                                  "run this segment without engine=")
             if inline or con is None:  # printed SQL names the table ws predictions export
                 return _predictions_table(field, horizon)
             from .predicted import value_table
             return exp.table_(value_table(ws, con, at, field, horizon), db="main",
                               catalog="temp")
 
-        return Compiler(ws.fields, at, self.params, inline=inline,
+        return Compiler(ws.fields, at, self.params,
+                        inline=inline or engine is not None or dialect != "duckdb",
                         segment_ref=segment_ref, sql_ref=sql_ref, predicted_ref=predicted_ref)
 
     def _check_refs(self) -> None:
@@ -159,16 +175,28 @@ class Segment:
         return bool(model.segment_refs(self.tree))
 
     def sql(self, dialect: str = "duckdb", as_of=None, pretty: bool = True) -> str:
-        """The segment as one ``SELECT customer_id`` statement in ``dialect`` (duckdb,
-        postgres, spark, snowflake, bigquery, trino, ...), values inlined as literals."""
-        c = self._compiler(as_of, inline=True)
+        """The segment as one self-contained ``SELECT customer_id`` statement in ``dialect``
+        (duckdb, postgres, spark, snowflake, bigquery, trino, ...): values inlined as
+        literals, windows and ``as_of`` as timestamps; for other dialects than DuckDB the
+        stored members of ``in_segment`` segments are inlined too (``docs/scale-out.md``)."""
+        from .dialects import to_sql
+        c = self._compiler(as_of, inline=True, dialect=dialect)
         q = c.query([exp.alias_(c.customer_id(), "customer_id")], c.predicate(self.tree))
-        return q.sql(dialect=dialect, pretty=pretty)
+        return to_sql(q, dialect, pretty=pretty)
 
-    def _run(self, build, as_of, rows: bool = False) -> pd.DataFrame | list[tuple]:
+    def _run(self, build, as_of, engine=None, rows: bool = False
+             ) -> pd.DataFrame | list[tuple]:
         """The result of ``build``'s query as a DataFrame, or as tuples (``rows=True``:
-        skips the DataFrame, ~1-4 ms, for one-row results)."""
+        skips the DataFrame, ~1-4 ms, for one-row results); ``engine`` runs it elsewhere."""
         ws = self.workspace
+        if engine is not None:
+            from ..engines.base import as_engine
+            eng = as_engine(engine)
+            c = self._compiler(as_of, engine=eng)
+            try:
+                return eng.frame(build(c, c.predicate(self.tree)))
+            finally:
+                eng.drop_ids()
         with ws.storage.read(catalog=self._needs_catalog()) as con:
             c = self._compiler(as_of, con=con)
             query = build(c, c.predicate(self.tree))
@@ -176,16 +204,39 @@ class Segment:
             result = con.execute(text, values)
             return result.fetchall() if rows else result.df()
 
-    # -- evaluation ------------------------------------------------------------------------
-    def count(self, as_of=None) -> int:
-        """Number of customers in the segment as of ``as_of`` (default: the workspace now)."""
-        rows = self._run(lambda c, w: c.query([exp.alias_(exp.Count(this=exp.Star()), "n")], w),
-                         as_of, rows=True)
-        return int(rows[0][0])
+    def to_spark(self, spark=None, tables=None, as_of=None, columns: list[str] | None = None):
+        """The members as a lazy Spark DataFrame (``customer_id``, then ``columns``), run by
+        ``spark``: a :class:`~segjupyter.engines.spark.SparkEngine` or a SparkSession
+        reading ``tables`` (a Parquet folder from ``ws.export_parquet``, or
+        ``{table: Spark table | path}``).
 
-    def members(self, as_of=None, columns: list[str] | None = None) -> pd.DataFrame:
+        >>> seg.to_spark(spark, tables="/data/retail").write.parquet("/data/vip")
+        """
+        from ..engines.spark import SparkEngine
+        eng = spark if isinstance(spark, SparkEngine) else SparkEngine(spark, tables)
+        c = self._compiler(as_of, engine=eng)
+        sdf = eng.dataframe(self._members_query(c, c.predicate(self.tree), columns))
+        eng.keep_ids()  # the DataFrame is lazy: the members it reads must stay
+        return sdf
+
+    # -- evaluation ------------------------------------------------------------------------
+    def count(self, as_of=None, engine=None) -> int:
+        """Number of customers in the segment as of ``as_of`` (default: the workspace now);
+        ``engine`` runs it elsewhere (a SparkEngine, PostgresEngine, SparkSession, ...)."""
+        def query(c, where):
+            return c.query([exp.alias_(exp.Count(this=exp.Star()), "n")], where)
+        if engine is not None:
+            return int(self._run(query, as_of, engine)["n"].iloc[0])
+        return int(self._run(query, as_of, rows=True)[0][0])
+
+    def members(self, as_of=None, columns: list[str] | None = None, engine=None
+                ) -> pd.DataFrame:
         """Members as a DataFrame, ``customer_id`` first, then ``columns`` (customer fields;
-        default all), ordered by customer_id."""
+        default all), ordered by customer_id; ``engine`` runs the query elsewhere."""
+        return self._run(lambda c, where: self._members_query(c, where, columns), as_of,
+                         engine).reset_index(drop=True)
+
+    def _members_query(self, c: Compiler, where, columns: list[str] | None) -> exp.Select:
         fields = self.workspace.fields
         cols = list(columns) if columns is not None else [
             f for f in fields.customer if f != "customer_id"]
@@ -196,14 +247,10 @@ class Segment:
         cols = [col for col in cols if col != "customer_id"]
         proj = [exp.column("customer_id", table="c", quoted=True)] + [
             exp.column(fields.customer[col].column, table="c", quoted=True) for col in cols]
+        return c.query(proj, where).order_by(exp.column("customer_id", table="c", quoted=True))
 
-        def build(c, where):
-            return c.query(proj, where).order_by(exp.column("customer_id", table="c", quoted=True))
-
-        return self._run(build, as_of).reset_index(drop=True)
-
-    def member_ids(self, as_of=None) -> pd.Series:
-        return self.members(as_of, columns=[])["customer_id"]
+    def member_ids(self, as_of=None, engine=None) -> pd.Series:
+        return self.members(as_of, columns=[], engine=engine)["customer_id"]
 
     def explain(self, as_of=None) -> pd.DataFrame:
         """The funnel: customers left after each top-level condition (``and``), or gained by
@@ -290,6 +337,19 @@ class Segment:
             self.params == other.params
 
     __hash__ = None
+
+
+def members_ref(ids: pd.DataFrame, key_type: str, engine=None) -> exp.Expression:
+    """``SELECT customer_id`` of stored members for a query that runs elsewhere: a table
+    uploaded to ``engine``, or (printed SQL) the ids inlined as a ``VALUES`` list."""
+    if engine is not None:
+        return exp.select("customer_id").from_(engine.put_ids(ids, key_type))
+    values = [v.item() if hasattr(v, "item") else v for v in ids["customer_id"].tolist()]
+    if not values:
+        return exp.select(exp.alias_(exp.cast(exp.null(), key_type), "customer_id")).where(
+            exp.false())
+    return exp.select("customer_id").from_(exp.values(
+        [(v,) for v in values], alias="m", columns=["customer_id"]))
 
 
 def _id_column(query: exp.Expression) -> str:

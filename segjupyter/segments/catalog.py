@@ -244,32 +244,35 @@ class Catalog:
         return self._set_active(name, False)
 
     # -- refreshing ------------------------------------------------------------------------
-    def refresh(self, name: str, as_of=None, progress=False) -> dict:
+    def refresh(self, name: str, as_of=None, progress=False, engine=None) -> dict:
         """Re-evaluate one segment as of ``as_of`` (default: the workspace's now) and store
         its members; returns the run (customers, entered, left, ...). Segments it uses are
-        read as stored. Raises :class:`CatalogError` if the evaluation fails."""
+        read as stored. Raises :class:`CatalogError` if the evaluation fails. ``engine``
+        (a SparkEngine, PostgresEngine or SparkSession) evaluates it there instead of DuckDB
+        (``docs/scale-out.md``)."""
         records = self._records()
         targets = _refresh.plan(records, [name])
-        out = _refresh.run(self, targets, records, as_of, progress)
+        out = _refresh.run(self, targets, records, as_of, progress, engine=engine)
         row = out.iloc[0].to_dict()
         if row["error"]:
             raise CatalogError(f"refresh of {name!r} failed: {row['error']}")
         return row
 
-    def refresh_all(self, as_of=None, progress=True, names: list[str] | None = None
-                    ) -> pd.DataFrame:
+    def refresh_all(self, as_of=None, progress=True, names: list[str] | None = None,
+                    engine=None) -> pd.DataFrame:
         """Refresh every due segment (active dynamic ones, and static ones never evaluated;
         or the segments ``names``) in dependency order, each level in one shared pass over
         the data, all in one transaction. Returns one row per segment (customers, entered,
         left, error); a segment that fails is reported there, the others are still stored.
 
         ``progress``: True (a bar in a notebook, lines on stderr elsewhere), False, "lines"
-        or a callable ``fn(done, total, message)``."""
+        or a callable ``fn(done, total, message)``. ``engine`` evaluates the segments on
+        Spark or PostgreSQL (``docs/scale-out.md``); the members are stored here as usual."""
         records = self._records()
         targets = _refresh.plan(records, None if names is None else list(names))
         if not targets:
             return pd.DataFrame(columns=_refresh.RESULT_COLUMNS)
-        return _refresh.run(self, targets, records, as_of, progress)
+        return _refresh.run(self, targets, records, as_of, progress, engine=engine)
 
     def runs(self, name: str | None = None, limit: int = 100) -> pd.DataFrame:
         """The refresh log, newest first (of one segment when ``name`` is given)."""

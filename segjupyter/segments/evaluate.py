@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 import duckdb
 from sqlglot import exp
 
+from ..engines.base import EngineError
 from ..errors import SegjupyterError
 from ..rules.model import Group
-from ..rules.segment import Segment
+from ..rules.segment import Segment, members_ref
 from .rewrite import describe, prefix_params, top_level
 
 
@@ -72,9 +73,10 @@ def key_type(ws) -> str:
 class Evaluation:
     """Temporary tables and evaluation steps of one refresh run."""
 
-    def __init__(self, ws, tag: str, as_of: dt.datetime):
+    def __init__(self, ws, tag: str, as_of: dt.datetime, engine=None):
         self.ws = ws
         self.as_of = as_of
+        self.engine = engine  # None: DuckDB; else an engines.Engine evaluating the levels
         self.old = f"_sj_old_{tag}"
         self.state = f"_sj_state_{tag}"
         self.chg = f"_sj_chg_{tag}"
@@ -99,20 +101,47 @@ class Evaluation:
                     "customer_id VARCHAR, member BOOLEAN, flags BIGINT, sub BOOLEAN)")
 
     # -- the shared pass -------------------------------------------------------------------
-    def _ref(self, ids: dict[str, int], fresh: set[str]):
+    def _ref(self, con, ids: dict[str, int], fresh: set[str]):
         key = self.key
 
         def segment_ref(name: str) -> exp.Expression:
             sid = ids[name]
             table, extra = (self.state, " AND member") if name in fresh else (self.old, "")
-            return _parse(f"SELECT CAST(customer_id AS {key}) FROM temp.main.{table} "
-                          f"WHERE segment_id = {int(sid)}{extra}")
+            text = (f"SELECT CAST(customer_id AS {key}) AS customer_id FROM temp.main.{table} "
+                    f"WHERE segment_id = {int(sid)}{extra}")
+            if self.engine is None:
+                return _parse(text)
+            return members_ref(con.execute(text).df(), key, self.engine)
         return segment_ref
 
     def _compiler(self, con, as_of, ids, fresh):
-        c = Segment(self.ws, Group())._compiler(as_of, con=con)
-        c.segment_ref = self._ref(ids, fresh)
+        c = Segment(self.ws, Group())._compiler(as_of, con=con, engine=self.engine)
+        c.segment_ref = self._ref(con, ids, fresh)
         return c
+
+    def _bit(self, pred: exp.Expression) -> exp.Expression:
+        """0 or 1 as BIGINT (PostgreSQL casts no boolean to BIGINT: a CASE on engines)."""
+        if self.engine is None:
+            return exp.cast(pred, "BIGINT")
+        return exp.cast(exp.Case(ifs=[exp.If(this=pred, true=exp.Literal.number(1))],
+                                 default=exp.Literal.number(0)), "BIGINT")
+
+    def _create(self, con, table: str, query: exp.Expression, values: dict) -> None:
+        """``CREATE TEMP TABLE table AS query``: run by DuckDB, or by the engine and its
+        rows brought into DuckDB (``customer_id`` as text, the rest as they come)."""
+        if self.engine is None:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS "
+                        f"{query.sql(dialect='duckdb')}", values)
+            return
+        frame = self.engine.frame(query)
+        name = f"{table}_df"
+        con.register(name, frame)
+        try:
+            cols = ", ".join("CAST(customer_id AS VARCHAR) AS customer_id" if c == "customer_id"
+                             else f'"{c}"' for c in frame.columns)
+            con.execute(f'CREATE OR REPLACE TEMP TABLE {table} AS SELECT {cols} FROM "{name}"')
+        finally:
+            con.unregister(name)
 
     def evaluate_level(self, con, targets: list[Target], ids: dict[str, int],
                        fresh: set[str]) -> None:
@@ -134,7 +163,7 @@ class Evaluation:
                 continue
             flags = None
             for k, p in enumerate(preds):
-                bit = exp.Mul(this=exp.cast(p, "BIGINT"), expression=exp.Literal.number(1 << k))
+                bit = exp.Mul(this=self._bit(p), expression=exp.Literal.number(1 << k))
                 flags = bit if flags is None else exp.Add(this=flags, expression=bit)
             projs.append(exp.alias_(flags, f"f{i}"))
             ok.append(t)
@@ -146,8 +175,8 @@ class Evaluation:
         values = {k: v for k, v in values.items() if k in used}
         table = f"{self._eval}_{len(self._evals)}"
         try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {text}", values)
-        except duckdb.Error as e:
+            self._create(con, table, query, values)
+        except (duckdb.Error, EngineError) as e:
             if len(ok) > 1:
                 for t in ok:
                     self.evaluate_level(con, [t], ids, fresh)
@@ -225,22 +254,27 @@ class Evaluation:
                     c.params.update(params)
                     _, conds = top_level(tree)
                     for k, cond in enumerate(conds):
-                        projs.append(exp.alias_(exp.cast(c.predicate(cond), "BIGINT"),
-                                                f"f{i}_{k}"))
+                        projs.append(exp.alias_(self._bit(c.predicate(cond)), f"f{i}_{k}"))
                 seg_ids = ", ".join(str(int(t.id)) for t in group)
-                where = _parse(f"SELECT 1 WHERE CAST(c.customer_id AS VARCHAR) IN "
-                               f"(SELECT customer_id FROM temp.main.{self.chg} WHERE "
-                               f"prev_flags IS NULL AND segment_id IN ({seg_ids}))"
-                               ).args["where"].this
-                # the passes aggregate only those customers' rows, not everybody's
-                c.only = _parse(f"SELECT DISTINCT CAST(customer_id AS {self.key}) FROM "
-                                f"temp.main.{self.chg} WHERE prev_flags IS NULL AND "
-                                f"segment_id IN ({seg_ids})")
+                who = (f"SELECT customer_id FROM temp.main.{self.chg} WHERE "
+                       f"prev_flags IS NULL AND segment_id IN ({seg_ids})")
+                if self.engine is None:
+                    where = _parse(f"SELECT 1 WHERE CAST(c.customer_id AS VARCHAR) IN ({who})"
+                                   ).args["where"].this
+                    # the passes aggregate only those customers' rows, not everybody's
+                    c.only = _parse(f"SELECT DISTINCT CAST(customer_id AS {self.key}) "
+                                    f"FROM ({who})")
+                else:  # the customers concerned, uploaded to the engine
+                    ids_df = con.execute(f"SELECT DISTINCT TRY_CAST(customer_id AS {self.key}) "
+                                         f"AS customer_id FROM ({who}) WHERE TRY_CAST("
+                                         f"customer_id AS {self.key}) IS NOT NULL").df()
+                    where = exp.In(this=c.customer_id(), query=exp.Subquery(
+                        this=members_ref(ids_df, self.key, self.engine)))
                 query = c.query(projs, where)
-                text, values = c.render(query)
+                _, values = c.render(query)
                 used = {p.name for p in query.find_all(exp.Placeholder)}
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {self._prev} AS {text}",
-                            {k: v for k, v in values.items() if k in used})
+                self._create(con, self._prev, query,
+                             {k: v for k, v in values.items() if k in used})
             except (SegjupyterError, duckdb.Error):
                 continue  # reasons stay unknown; the refresh itself is not affected
             for i, t in enumerate(group):
@@ -300,6 +334,8 @@ class Evaluation:
     def drop(self, con) -> None:
         for t in self.tables:
             con.execute(f"DROP TABLE IF EXISTS temp.main.{t}")
+        if self.engine is not None:
+            self.engine.drop_ids()
 
 
 def _parse(sql: str) -> exp.Expression:

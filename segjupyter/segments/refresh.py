@@ -118,8 +118,9 @@ def unknown_segment(name: str, records) -> CatalogError:
 
 
 def run(catalog, targets: list[Target], records: dict[str, SegmentRecord], as_of=None,
-        progress=True) -> pd.DataFrame:
-    """Refresh ``targets`` (from :func:`plan`) as of ``as_of``; one row per target."""
+        progress=True, engine=None) -> pd.DataFrame:
+    """Refresh ``targets`` (from :func:`plan`) as of ``as_of``; one row per target.
+    ``engine`` (see ``segjupyter.engines``) evaluates the levels instead of DuckDB."""
     ws = catalog.ws
     st = ws.storage
     as_of = ws.resolve_as_of(as_of)
@@ -132,7 +133,10 @@ def run(catalog, targets: list[Target], records: dict[str, SegmentRecord], as_of
             t.error = f"uses in_segment({missing[0]!r}), which is not a saved segment"
     n_levels = 1 + max((t.level for t in targets), default=0)
     prog = Progress(progress, n_levels + 3)
-    ev = Evaluation(ws, f"{os.getpid()}_{next(_run_tags)}", as_of)
+    if engine is not None:
+        from ..engines.base import as_engine
+        engine = as_engine(engine)
+    ev = Evaluation(ws, f"{os.getpid()}_{next(_run_tags)}", as_of, engine)
     try:
         needed = {t.id for t in targets}
         for t in targets:

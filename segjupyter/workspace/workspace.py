@@ -214,6 +214,15 @@ class Workspace:
         self._registry = None
         return report
 
+    def export_parquet(self, folder, tables: list[str] | None = None) -> dict[str, str]:
+        """Write the retail tables as ``<folder>/<table>.parquet`` (the canonical schema),
+        for Spark and other engines; returns ``{table: path}``.
+
+        >>> spark = SparkEngine(local_spark(), tables=ws.export_parquet("/data/retail"))
+        """
+        from .parquet import export_parquet
+        return export_parquet(self.storage, folder, tables)
+
     # -- segments (faces above this layer plug in lazily) -----------------------------------
     def segment(self, definition, name: str | None = None, *, params: dict | None = None):
         """A :class:`~segjupyter.rules.segment.Segment` from ``%%segment`` text, a rule tree,
