@@ -99,6 +99,16 @@ class SandboxError(SegjupyterError):
     column, forbidden access, time limit)."""
 
 
+class StatementLimitError(SandboxError):
+    """Advanced SQL ran past its wall-clock timeout or memory limit and was stopped.
+    ``limit`` is ``"time"`` or ``"memory"``, ``value`` the limit that applied."""
+
+    def __init__(self, message: str, limit: str, value):
+        super().__init__(message)
+        self.limit = limit
+        self.value = value
+
+
 class CatalogError(SegjupyterError):
     """A segment catalog operation failed (unknown segment, duplicate name, locked static
     segment, dependency cycle, ...)."""
