@@ -16,6 +16,7 @@ be queued again.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 
@@ -51,6 +52,13 @@ COLUMNS = ("request_id", "segment_id", "segment", "as_of", "state", "requested_a
 _SELECT = ", ".join('"left"' if c == "left" else c for c in COLUMNS)
 
 _ready: set[str] = set()
+
+
+def now(ws) -> dt.datetime:
+    """The current time in the workspace zone (naive), to the microsecond: the queue orders
+    what happens within one second."""
+    import zoneinfo
+    return dt.datetime.now(zoneinfo.ZoneInfo(ws.timezone)).replace(tzinfo=None)
 
 
 # -- process identity ------------------------------------------------------------------------
@@ -143,17 +151,17 @@ def enqueue(cat, names: list[str], as_of=None) -> list[dict]:
     workspace's now when it runs) and return the requests. A segment that already waits in
     the queue for the same ``as_of`` keeps its request. Refused (:class:`CatalogError`) for
     segments that cannot be refreshed (unknown, inactive, locked, tags)."""
-    from .refresh import plan, wall_now
+    from .refresh import plan
     ws = cat.ws
     records = cat._records()
     targets = plan(records, list(names))
     as_of = None if as_of is None else ws.resolve_as_of(as_of)
     ensure_queue(ws.storage)
-    now = wall_now(ws)
+    stamp = now(ws)
     me = f"{socket.gethostname()}:{os.getpid()}"
     out = []
     with ws.storage.write() as con:
-        repair(con, now)
+        repair(con, stamp)
         for t in targets:
             waiting = _rows(con, "WHERE segment_id = ? AND state = 'queued' AND "
                                  "as_of IS NOT DISTINCT FROM ? ORDER BY request_id LIMIT 1",
@@ -164,7 +172,7 @@ def enqueue(cat, names: list[str], as_of=None) -> list[dict]:
             rid = next_ids(con, "refresh_request")
             con.execute("INSERT INTO catalog.refresh_queue (request_id, segment_id, segment, "
                         "as_of, state, requested_at, requested_by) VALUES (?, ?, ?, ?, "
-                        "'queued', ?, ?)", [rid, t.id, t.name, as_of, now, me])
+                        "'queued', ?, ?)", [rid, t.id, t.name, as_of, stamp, me])
             out.append(_rows(con, "WHERE request_id = ?", [rid])[0])
     return out
 
@@ -196,7 +204,6 @@ def finish(con, request_id: int, now, run: dict | None = None, error: str | None
 
 def cancel(cat, request_id: int) -> bool:
     """Drop a request that has not started yet; True if it was still queued."""
-    from .refresh import wall_now
     ensure_queue(cat.ws.storage)
     with cat.ws.storage.write() as con:
         hit = con.execute("SELECT count(*) FROM catalog.refresh_queue WHERE request_id = ? "
@@ -204,7 +211,7 @@ def cancel(cat, request_id: int) -> bool:
         if hit:
             con.execute("UPDATE catalog.refresh_queue SET state = 'failed', finished_at = ?, "
                         "error = 'cancelled' WHERE request_id = ?",
-                        [wall_now(cat.ws), request_id])
+                        [now(cat.ws), request_id])
     return bool(hit)
 
 

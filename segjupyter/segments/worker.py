@@ -89,7 +89,6 @@ def _write(ws, fn, attempts: int = 20):
 
 def run_one(ws, request: dict) -> dict:
     """Refresh the segment of a claimed ``request`` and record how it ended."""
-    from .refresh import wall_now
     cat = ws.segments
     run, error = None, None
     try:
@@ -98,7 +97,7 @@ def run_one(ws, request: dict) -> dict:
         error = str(e)
     except Exception as e:  # noqa: BLE001 - a bug must not leave the request running
         error = f"{type(e).__name__}: {e}"
-    _write(ws, lambda con: queue.finish(con, request["request_id"], wall_now(ws), run, error))
+    _write(ws, lambda con: queue.finish(con, request["request_id"], queue.now(ws), run, error))
     return {"request_id": request["request_id"], "segment": request["segment"],
             "error": error, "customers": None if run is None else run["customers"]}
 
@@ -108,7 +107,6 @@ def serve(path, idle: float = DEFAULT_IDLE, log=print) -> int:
     ``idle`` seconds; returns how many requests were run. Returns 0 at once if another
     worker holds the workspace."""
     import segjupyter
-    from .refresh import wall_now
     root = Path(path).expanduser().resolve()
     fd = _lock(root, 1.0)
     if fd is None:
@@ -120,10 +118,10 @@ def serve(path, idle: float = DEFAULT_IDLE, log=print) -> int:
     try:
         queue.ensure_queue(ws.storage)
         # we hold the worker lock: any request still running belongs to a dead worker
-        _write(ws, lambda con: queue.repair(con, wall_now(ws)))
+        _write(ws, lambda con: queue.repair(con, queue.now(ws)))
         quiet_since = time.monotonic()
         while True:
-            req = _write(ws, lambda con: queue.claim(con, me, wall_now(ws)))
+            req = _write(ws, lambda con: queue.claim(con, me, queue.now(ws)))
             if req is None:
                 if time.monotonic() - quiet_since < idle:
                     time.sleep(POLL)
