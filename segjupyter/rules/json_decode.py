@@ -36,9 +36,30 @@ def _check_depth(doc) -> None:
             stack.append((node["filter"], f"{path}/filter", depth))
 
 
+#: node kind -> keys that must hold text (None allowed for the optional ones)
+_TEXT_KEYS = {"attribute": ("attribute", "op"), "behaviour": ("behaviour",),
+              "derived": ("derived", "op"), "segment": ("segment",), "sql": ("sql",)}
+_OPTIONAL_TEXT = ("op", "event_type")
+
+
+def _check_types(d: dict) -> None:
+    for kind, keys in _TEXT_KEYS.items():
+        if kind in d:
+            for k in keys:
+                if not isinstance(d.get(k), str):
+                    raise ValueError(f"'{k}' must be text, not {d.get(k)!r}")
+            if kind == "behaviour":
+                for k in _OPTIONAL_TEXT:
+                    if d.get(k) is not None and not isinstance(d[k], str):
+                        raise ValueError(f"'{k}' must be text, not {d[k]!r}")
+            return
+
+
 def _node(d, path: str):
     from .model import Group, node_from_json
     try:
+        if isinstance(d, dict):
+            _check_types(d)
         if isinstance(d, dict) and "group" in d:
             rules = d.get("rules", [])
             if not isinstance(rules, (list, tuple)):
