@@ -67,7 +67,8 @@ def _loop(ops, seconds: float, waits: list[float]) -> dict:
         mark = len(waits)
         t0 = time.perf_counter()
         try:
-            fn()
+            if fn() == "not due":
+                continue
         except WorkspaceBusyError:
             counts["busy"] += 1
         except duckdb.Error as e:
@@ -102,7 +103,7 @@ def writer(ws, seconds: float, load_every: float) -> dict:
 
     def load():
         if time.monotonic() - state["last_load"] < load_every:
-            return
+            return "not due"
         k = state["loads"] + 1
         frame = customers.copy()
         frame.loc[frame["customer_id"] == MARKER_CUSTOMER, "postal_code"] = f"soak-{k}"
