@@ -34,7 +34,7 @@ from IPython.core.magic import (Magics, line_cell_magic, magics_class, needs_loc
                                 no_var_expand)
 from IPython.core.magic_arguments import MagicArgumentParser, argument, magic_arguments
 from IPython.display import Code, display
-from traitlets import Bool, Float, Int, Unicode, observe
+from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
 from traitlets.config import Configurable
 
 from .display import MembersView, SegmentView, catalog_table, error_lines, record_line
@@ -97,13 +97,21 @@ class SegmentMagic(Magics, Configurable):
     def _workspace_changed(self, change) -> None:
         self._pinned = None
 
+    @validate("sql_timeout", "sql_memory_limit")
+    def _check_limit(self, proposal):
+        from .rules.limits import check_memory, check_timeout
+        value = proposal["value"]
+        if value not in (0, 0.0, ""):
+            try:
+                (check_timeout if proposal["trait"].name == "sql_timeout" else check_memory)(value)
+            except SegjupyterError as e:
+                raise TraitError(str(e)) from None
+        return value
+
     @observe("sql_timeout", "sql_memory_limit")
     def _limits_changed(self, change) -> None:
         from .rules.limits import set_limits
-        try:
-            set_limits(self.sql_timeout, self.sql_memory_limit)
-        except SegjupyterError as e:
-            raise UsageError(str(e)) from None
+        set_limits(self.sql_timeout, self.sql_memory_limit)
 
     @observe("short_errors")
     def _short_errors_changed(self, change) -> None:

@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-from IPython.testing.globalipapp import start_ipython
+from IPython.core.interactiveshell import InteractiveShell
 
 import segjupyter
+from segjupyter import magic as sjmagic
 from segjupyter.errors import CatalogError
 from segjupyter.segments import queue, worker
 from segjupyter.widgets.segment_list import SegmentList
@@ -152,11 +153,17 @@ def test_command_line_background_refresh_and_queue(bws):
     assert bws.segments.info("madrid").customers == bws.segments.get("madrid").count()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def ip():
-    shell = start_ipython()
-    shell.run_line_magic("load_ext", "segjupyter")
-    return shell
+    """A real shell with a fresh SegmentMagic (as in test_magic.py)."""
+    shell = InteractiveShell.instance()
+    shell.reset(new_session=False)
+    sjmagic.unload_ipython_extension(shell)
+    shell.config.pop("SegmentMagic", None)
+    sjmagic.load_ipython_extension(shell)
+    yield shell
+    sjmagic.unload_ipython_extension(shell)
+    shell.config.pop("SegmentMagic", None)
 
 
 def test_magic_background_refresh_shows_a_live_status(ip, bws):
