@@ -106,13 +106,13 @@ def serve(path, idle: float = DEFAULT_IDLE, log=print) -> int:
     """Run queued refreshes of the workspace at ``path`` until the queue has been empty for
     ``idle`` seconds; returns how many requests were run. Returns 0 at once if another
     worker holds the workspace."""
-    import segjupyter
+    from ..workspace.workspace import open_workspace
     root = Path(path).expanduser().resolve()
     fd = _lock(root, 1.0)
     if fd is None:
         log(f"worker {os.getpid()}: another worker runs for {root}; exiting")
         return 0
-    ws = segjupyter.open(root)
+    ws = open_workspace(root)
     me = queue.this_worker()
     done = 0
     try:
