@@ -345,7 +345,7 @@ def test_yaml_is_read_with_the_safe_loader_only(yws, tmp_path):
     assert "line 4" in str(e.value) and not marker.exists()
     # and no module of the package can load YAML any other way
     package = Path(segjupyter.__file__).parent
+    unsafe = re.compile(r"yaml\.(load|unsafe_load|full_load|load_all)\(|"
+                        r"yaml\.(Unsafe|Full)?Loader\b")
     for source in package.rglob("*.py"):
-        code = source.read_text("utf-8")
-        assert not re.search(r"yaml\.(load|unsafe_load|full_load|load_all)\(|yaml\.(Unsafe|Full)?Loader\b",
-                             code), source
+        assert not unsafe.search(source.read_text("utf-8")), source

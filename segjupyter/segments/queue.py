@@ -202,19 +202,6 @@ def finish(con, request_id: int, now, run: dict | None = None, error: str | None
          run.get("entered"), run.get("left"), run.get("duration_s"), error, request_id])
 
 
-def cancel(cat, request_id: int) -> bool:
-    """Drop a request that has not started yet; True if it was still queued."""
-    ensure_queue(cat.ws.storage)
-    with cat.ws.storage.write() as con:
-        hit = con.execute("SELECT count(*) FROM catalog.refresh_queue WHERE request_id = ? "
-                          "AND state = 'queued'", [request_id]).fetchone()[0]
-        if hit:
-            con.execute("UPDATE catalog.refresh_queue SET state = 'failed', finished_at = ?, "
-                        "error = 'cancelled' WHERE request_id = ?",
-                        [now(cat.ws), request_id])
-    return bool(hit)
-
-
 # -- reads -----------------------------------------------------------------------------------
 def requests(cat, ids=None, name: str | None = None, limit: int = 100) -> list[dict]:
     """Requests (by id, of one segment, or the latest ``limit``), newest first, with dead
