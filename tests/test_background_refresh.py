@@ -26,7 +26,8 @@ SLOW_SQL = ("SELECT a.customer_id FROM customers a, customers b, customers c "
 
 
 @pytest.fixture
-def bws(demo_copy):
+def bws(demo_copy, monkeypatch):
+    monkeypatch.setenv("SEGJUPYTER_WORKER_IDLE", "0.5")  # workers started here exit sooner
     ws = segjupyter.open(demo_copy("bg"))
     cat = ws.segments
     cat.save('city = "Madrid"', name="madrid")
