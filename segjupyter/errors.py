@@ -94,9 +94,28 @@ class RuleValidationError(SegjupyterError):
         super().__init__(text)
 
 
+class RuleFormatError(SegjupyterError, ValueError):
+    """A JSON rule document (stored, from a widget or a file) is malformed; ``path`` is the
+    JSON pointer of the node at fault, e.g. ``/rule/rules/2/op``."""
+
+    def __init__(self, message: str, path: str = ""):
+        super().__init__(message)
+        self.path = path
+
+
 class SandboxError(SegjupyterError):
     """Advanced SQL was refused or failed in the sandbox (not one SELECT, no customer_id
     column, forbidden access, time limit)."""
+
+
+class StatementLimitError(SandboxError):
+    """Advanced SQL ran past its wall-clock timeout or memory limit and was stopped.
+    ``limit`` is ``"time"`` or ``"memory"``, ``value`` the limit that applied."""
+
+    def __init__(self, message: str, limit: str, value):
+        super().__init__(message)
+        self.limit = limit
+        self.value = value
 
 
 class CatalogError(SegjupyterError):

@@ -34,7 +34,7 @@ from IPython.core.magic import (Magics, line_cell_magic, magics_class, needs_loc
                                 no_var_expand)
 from IPython.core.magic_arguments import MagicArgumentParser, argument, magic_arguments
 from IPython.display import Code, display
-from traitlets import Bool, Int, Unicode, observe
+from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
 from traitlets.config import Configurable
 
 from .display import MembersView, SegmentView, catalog_table, error_lines, record_line
@@ -44,6 +44,8 @@ _LINE_USAGE = """\
 %segment list                      saved segments
 %segment show NAME                 one saved segment (rule, count, SQL)
 %segment refresh NAME | --all      re-evaluate saved segments now
+%segment refresh NAME --background queue it for the background worker; status updates live
+%segment queue                     background refresh requests and their status
 %segment delete NAME               remove a saved segment
 %segment export NAME PATH          members of a saved segment to a CSV file
 %segment fields                    the fields rules can use, with their operators and values
@@ -57,7 +59,8 @@ class SegmentMagic(Magics, Configurable):
     """Define, show and manage customer segments from a notebook.
 
     Settings (``%config SegmentMagic.<name> = value``): ``workspace`` (folder),
-    ``as_of``, ``displaylimit``, ``autodisplay``, ``short_errors``.
+    ``as_of``, ``displaylimit``, ``autodisplay``, ``short_errors``, ``sql_timeout``,
+    ``sql_memory_limit``.
     """
 
     workspace = Unicode("", config=True, help=(
@@ -71,6 +74,12 @@ class SegmentMagic(Magics, Configurable):
         "Show the segment (count, share, rule, SQL) after each %%segment cell."))
     short_errors = Bool(True, config=True, help=(
         "Show segjupyter errors as one message instead of a traceback (%tb shows it)."))
+    sql_timeout = Float(0.0, config=True, help=(
+        "Seconds an advanced-SQL condition may run in this kernel before it is stopped; 0: "
+        "the workspace setting 'sql_timeout' (default 30)."))
+    sql_memory_limit = Unicode("", config=True, help=(
+        "Memory an advanced-SQL condition may use in this kernel, e.g. '512MB'; empty: the "
+        "workspace setting 'sql_memory_limit' (default 1GB)."))
 
     def __init__(self, shell):
         Configurable.__init__(self, config=shell.config)
@@ -87,6 +96,22 @@ class SegmentMagic(Magics, Configurable):
     @observe("workspace")
     def _workspace_changed(self, change) -> None:
         self._pinned = None
+
+    @validate("sql_timeout", "sql_memory_limit")
+    def _check_limit(self, proposal):
+        from .rules.limits import check_memory, check_timeout
+        value = proposal["value"]
+        if value not in (0, 0.0, ""):
+            try:
+                (check_timeout if proposal["trait"].name == "sql_timeout" else check_memory)(value)
+            except SegjupyterError as e:
+                raise TraitError(str(e)) from None
+        return value
+
+    @observe("sql_timeout", "sql_memory_limit")
+    def _limits_changed(self, change) -> None:
+        from .rules.limits import set_limits
+        set_limits(self.sql_timeout, self.sql_memory_limit)
 
     @observe("short_errors")
     def _short_errors_changed(self, change) -> None:
@@ -303,11 +328,16 @@ class SegmentMagic(Magics, Configurable):
             display(ws.fields.describe())
         elif cmd == "templates":
             display(ws.segments.templates())
+        elif cmd == "queue":
+            display(ws.segments.queue())
 
     def _refresh(self, ws, args) -> None:
         if args.all == bool(args.name):
             raise UsageError("refresh needs a NAME or --all (not both)")
         as_of = self.as_of or None
+        if args.background:
+            self._refresh_background(ws, args, as_of)
+            return
         if args.all:
             display(ws.segments.refresh_all(as_of=as_of))
             return
@@ -315,6 +345,21 @@ class SegmentMagic(Magics, Configurable):
         print(f"refreshed {args.name!r}: {run['customers']:,} customers "
               f"(+{run['entered']:,} entered, -{run['left']:,} left) as of "
               f"{run['as_of']:%Y-%m-%d %H:%M} in {run['duration_s']:.2f} s")
+
+    def _refresh_background(self, ws, args, as_of) -> None:
+        """Queue the refresh for the worker process and show a status that updates live."""
+        cat = ws.segments
+        if args.all:
+            from .segments.refresh import plan
+            names = [t.name for t in plan(cat._records(), None)]
+            if not names:
+                print("nothing to refresh (no due segment)")
+                return
+        else:
+            names = [args.name]
+        requests = cat.queue_refresh(names, as_of=as_of)
+        from .widgets.refresh_status import RefreshStatus
+        display(RefreshStatus(ws, requests))
 
     def _use(self, target: str, local_ns) -> None:
         value = None
@@ -346,12 +391,14 @@ def _line_parser() -> MagicArgumentParser:
     refresh = sub.add_parser("refresh")
     refresh.add_argument("name", nargs="?")
     refresh.add_argument("--all", action="store_true")
+    refresh.add_argument("--background", action="store_true")
     sub.add_parser("delete").add_argument("name")
     export = sub.add_parser("export")
     export.add_argument("name")
     export.add_argument("path")
     sub.add_parser("fields")
     sub.add_parser("templates")
+    sub.add_parser("queue")
     sub.add_parser("use").add_argument("target", metavar="PATH|VARIABLE")
     return parser
 

@@ -31,7 +31,8 @@ pytestmark = pytest.mark.browser
 
 CULL_IDLE, CULL_INTERVAL = 20, 5
 # actions of the segment list (sj-action-<name>) that change the catalog
-WRITE_ACTIONS = ("edit", "refresh", "toggle", "duplicate", "snapshot", "delete")
+WRITE_ACTIONS = ("edit", "refresh", "refresh_background", "toggle", "duplicate", "snapshot",
+                 "delete")
 # lines of the server log that mean trouble (kernel tracebacks are printed there too)
 LOG_PROBLEMS = re.compile(r"Traceback|WorkspaceBusyError|Could not set lock|Conflicting lock|"
                           r"IOException|\bERROR\b|\b5\d\d (GET|POST)")

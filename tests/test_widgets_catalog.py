@@ -107,8 +107,8 @@ def test_list_shows_every_segment_with_its_figures(ws):
     assert row.cells["refreshed"].value in ("just now",) or "min ago" in \
         row.cells["refreshed"].value
     assert "<polyline" in row.cells["size history"].value
-    assert set(row.buttons) == {"details", "dashboard", "edit", "refresh", "toggle",
-                                "duplicate", "snapshot", "export", "delete"}
+    assert set(row.buttons) == {"details", "dashboard", "edit", "refresh", "refresh_background",
+                                "toggle", "duplicate", "snapshot", "export", "delete"}
 
 
 def test_list_actions_change_the_catalog(ws):

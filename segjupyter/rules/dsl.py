@@ -60,10 +60,33 @@ def parse(text: str, registry=None, params: dict | None = None) -> Group:
         tree = _parser().parse(text)
     except LarkError:
         raise explain(text, _parser()) from None
+    _check_nesting(tree, text)
     try:
         return _Builder(text, registry, params).build(tree)
     except RecursionError:
         raise SegmentSyntaxError("the rule is nested too deeply", text=text) from None
+
+
+_NESTING_NODES = ("paren", "negation", "empty_group", "bought", "behaviour", "events")
+
+
+def _check_nesting(tree: Tree, text: str) -> None:
+    """Refuse, at the offending ``(`` or ``not``, a rule nested deeper than
+    :data:`~.nesting.MAX_NESTING` (iteratively: the builder below recurses)."""
+    from .nesting import MAX_NESTING, too_deep_message
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if node.data in _NESTING_NODES:
+            depth += 1
+            if depth > MAX_NESTING:
+                tok = next(node.scan_values(lambda v: isinstance(v, Token)), None)
+                line = getattr(node.meta, "line", None) or getattr(tok, "line", 1)
+                column = getattr(node.meta, "column", None) or getattr(tok, "column", 1)
+                raise SegmentSyntaxError(too_deep_message(), line=line, column=column,
+                                         token=str(tok) if tok is not None else None,
+                                         text=text)
+        stack.extend((c, depth) for c in node.children if isinstance(c, Tree))
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,11 @@ def _unexpected(text, tok: Token, accepts: set[str], history: list[Token], befor
     # spnd(last 6 months) > 3: a name used like a function.
     if tok.type == "LPAR" and prev is not None and prev.type == "NAME":
         sug = _close(prev.value, FUNCTIONS)
+        if sug is not None and sug.lower() == prev.value.lower():
+            # a real metric where only a purchase field fits: bought(bought(...))
+            return _error(text, f"{prev.value!r} cannot be used here: a metric starts a "
+                                "condition, and inside a behaviour's parentheses only "
+                                "purchase-field filters and the time window fit", prev)
         msg = f"unknown metric or function {prev.value!r}"
         if not sug:
             msg += f"; the metrics are {', '.join(METRICS)}, and in_segment, sql"

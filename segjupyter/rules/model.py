@@ -493,15 +493,11 @@ def to_json(tree: Node) -> str:
 
 
 def from_json(text: str | dict) -> Group:
-    """Parse the stored form (text or already-decoded dict) back into a canonical tree."""
-    doc = json.loads(text) if isinstance(text, str) else text
-    if not isinstance(doc, dict) or "rule" not in doc:
-        raise ValueError("a stored rule is an object with 'version' and 'rule'")
-    version = doc.get("version", JSON_VERSION)
-    if version > JSON_VERSION:
-        raise ValueError(f"rule JSON version {version} is newer than this segjupyter "
-                         f"understands ({JSON_VERSION}); upgrade segjupyter")
-    return canonical(node_from_json(doc["rule"]))
+    """Parse the stored form (text or already-decoded dict) back into a canonical tree.
+    Raises :class:`~segjupyter.errors.RuleFormatError` (a ``ValueError``) with the JSON path
+    of what is wrong (``rules/json_decode.py``)."""
+    from .json_decode import decode
+    return decode(text)
 
 
 def replace_at(tree: Group, path: tuple[int, ...], new: Node | None) -> Group:

@@ -4,7 +4,10 @@
 ``ATTACH``, ``SET`` and reading the caller's pandas variables all still work. So user SQL runs
 on its own connection to the retail file with external access, extensions, secrets and
 replacement scans disabled, memory and threads bounded, the configuration then locked, one
-SELECT statement only, and a time limit (``con.interrupt`` from a timer).
+SELECT statement only, a wall-clock limit (``con.interrupt`` from a timer) and a memory limit
+with no spilling to disk (``rules/limits.py`` says where both come from). A query stopped by
+either is a :class:`~segjupyter.errors.StatementLimitError`; the workspace's own connection
+is never touched, so the notebook goes on as before.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import threading
 import duckdb
 import pandas as pd
 
-from ..errors import SandboxError
+from ..errors import SandboxError, StatementLimitError
+from .limits import statement_limits
 
 SANDBOX_CONFIG = {
     "enable_external_access": False,
@@ -25,9 +29,8 @@ SANDBOX_CONFIG = {
     "allow_persistent_secrets": False,
     "python_enable_replacements": False,
     "threads": 2,
-    "memory_limit": "1GB",
+    "temp_directory": "",  # no spilling: the memory limit is a limit, and nothing is written
 }
-DEFAULT_TIMEOUT = 10.0
 
 
 def single_select(query: str) -> str:
@@ -47,11 +50,17 @@ def single_select(query: str) -> str:
     return st.query
 
 
-def run_sandboxed(storage, query: str, timeout: float = DEFAULT_TIMEOUT) -> pd.DataFrame:
+def run_sandboxed(storage, query: str, timeout: float | None = None,
+                  memory_limit: str | None = None) -> pd.DataFrame:
     """Run one SELECT on a hardened read-only connection; return its distinct
-    ``customer_id`` values as a one-column DataFrame."""
+    ``customer_id`` values as a one-column DataFrame. ``timeout`` (seconds) and
+    ``memory_limit`` default to :func:`~segjupyter.rules.limits.statement_limits`."""
     text = single_select(query)
-    con = storage.sandbox_connection(SANDBOX_CONFIG)
+    if timeout is None or memory_limit is None:
+        limits = statement_limits(storage)
+        timeout = limits.timeout if timeout is None else timeout
+        memory_limit = limits.memory_limit if memory_limit is None else memory_limit
+    con = storage.sandbox_connection({**SANDBOX_CONFIG, "memory_limit": memory_limit})
     timer = threading.Timer(timeout, con.interrupt)
     try:
         con.execute("SET lock_configuration = true")
@@ -61,8 +70,15 @@ def run_sandboxed(storage, query: str, timeout: float = DEFAULT_TIMEOUT) -> pd.D
             cols = [d[0] for d in rel.description]
             frame = rel.df()
         except duckdb.InterruptException:
-            raise SandboxError(f"advanced SQL took longer than {timeout:g} s and was stopped") \
-                from None
+            raise StatementLimitError(
+                f"advanced SQL took longer than {timeout:g} s and was stopped (raise the limit "
+                "with ws.set_setting('sql_timeout', SECONDS) or %config "
+                "SegmentMagic.sql_timeout)", limit="time", value=timeout) from None
+        except duckdb.OutOfMemoryException as e:
+            raise StatementLimitError(
+                f"advanced SQL needed more than its memory limit of {memory_limit} and was "
+                f"stopped (ws.set_setting('sql_memory_limit', '2GB') raises it): "
+                f"{_first_line(e)}", limit="memory", value=memory_limit) from None
         except duckdb.Error as e:
             raise SandboxError(f"advanced SQL failed: {_first_line(e)}") from None
     finally:

@@ -15,6 +15,7 @@ from ..errors import RuleValidationError, SegmentSyntaxError
 from . import model
 from .compile import Compiler
 from .model import Group, canonical
+from .nesting import check_tree
 from .sandbox import run_sandboxed
 
 #: Stored members of saved segments (written by the catalog, read by ``in_segment``).
@@ -35,6 +36,7 @@ class Segment:
     def __init__(self, workspace, tree: model.Node, name: str | None = None,
                  params: dict | None = None):
         self.workspace = workspace
+        check_tree(tree)  # before anything recursive walks it
         self.tree: Group = canonical(tree)
         self.name = name
         self.params = dict(params or {})

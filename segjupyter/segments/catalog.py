@@ -274,6 +274,27 @@ class Catalog:
             return pd.DataFrame(columns=_refresh.RESULT_COLUMNS)
         return _refresh.run(self, targets, records, as_of, progress, engine=engine)
 
+    def queue_refresh(self, name: str | list[str], as_of=None) -> dict | list[dict]:
+        """Refresh in the background: queue ``name`` (or a list of names) and return the
+        request(s) at once; a worker process runs them (``docs/reliability.md``). Follow
+        them with :meth:`queue` / :meth:`wait`, or ``list()``'s ``refresh_state``."""
+        from .queue import enqueue
+        from .worker import ensure_worker
+        out = enqueue(self, [name] if isinstance(name, str) else list(name), as_of)
+        ensure_worker(self.ws)
+        return out[0] if isinstance(name, str) else out
+
+    def queue(self, name: str | None = None, limit: int = 100) -> pd.DataFrame:
+        """Background refresh requests, newest first: status (in queue / running / done /
+        failed), times, result or error."""
+        from . import queue as _queue
+        return _queue.frame(_queue.requests(self, name=name, limit=limit))
+
+    def wait(self, request, timeout: float = 300.0, poll: float = 0.2) -> dict:
+        """Block until a queued request (its dict or id) is done or failed; returns it."""
+        from .watch import wait_for
+        return wait_for(self, request, timeout, poll)
+
     def runs(self, name: str | None = None, limit: int = 100) -> pd.DataFrame:
         """The refresh log, newest first (of one segment when ``name`` is given)."""
         return _history.runs(self, name, limit)
@@ -399,8 +420,10 @@ class Catalog:
 
     def list(self, include_tags: bool = False) -> pd.DataFrame:
         """One row per saved segment: id, name, kind, status, last refresh, time since it,
-        customers, subscribed, size history (for sparklines), description."""
-        return _history.segment_list(self, include_tags)
+        customers, subscribed, size history (for sparklines), description, and the state
+        of the newest background refresh (``refresh_state``, ``refresh_error``)."""
+        from .queue import with_queue_state
+        return with_queue_state(self, _history.segment_list(self, include_tags))
 
     # -- definitions and templates ---------------------------------------------------------
     def export_definitions(self, path, names: list[str] | None = None) -> int:

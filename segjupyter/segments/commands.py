@@ -32,6 +32,8 @@ def add_commands(sub) -> None:
                         "timestamp; default: the workspace's now")
     p.add_argument("--segment", action="append", default=None, metavar="NAME",
                    help="refresh only this segment (repeatable)")
+    p.add_argument("--background", action="store_true",
+                   help="queue the refresh for a worker process and return at once")
     p.set_defaults(func=run_refresh)
 
     p = sub.add_parser("list", help="list the saved segments of a workspace")
@@ -53,6 +55,9 @@ def add_commands(sub) -> None:
     p.add_argument("--note", default="", help="a note stored with the snapshot")
     p.add_argument("--csv", default=None, metavar="PATH", help="also write it to this CSV file")
     p.set_defaults(func=run_snapshot)
+
+    from .queue_cli import add_commands as _add_queue_commands
+    _add_queue_commands(sub, _open_or_usage)
 
 
 def _usage(command: str, message: str) -> int:
@@ -99,6 +104,9 @@ def run_refresh(args) -> int:
             return _usage("refresh", str(e))
         if args.segment and not _known(ws, args, args.segment):
             return 2
+        if args.background:
+            from .queue_cli import run_background_refresh
+            return run_background_refresh(ws, args)
         df = ws.segments.refresh_all(as_of=as_of, progress="lines", names=args.segment)
         if df.empty:
             print(f"nothing to refresh in {args.workspace} (no active dynamic segment, no "
@@ -137,6 +145,7 @@ def run_list(args) -> int:
         show = df[["id", "name", "kind", "status", "customers", "subscribed"]].copy()
         show["refreshed"] = df["since_refresh"].map(_since)
         show["as_of"] = df["as_of"].map(lambda t: "" if pd.isna(t) else f"{t:%Y-%m-%d}")
+        show["background"] = df["refresh_state"].fillna("")
         print(show.fillna("").to_string(index=False))
         return 0
 

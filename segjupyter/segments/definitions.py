@@ -89,7 +89,10 @@ def _read(path: Path) -> list[dict]:
         raise CatalogError(f"{path} is not valid {kind.upper()}: {e}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("segments"), list):
         raise CatalogError(f"{path}: expected a mapping with a 'segments' list")
-    if int(doc.get("version", VERSION)) > VERSION:
+    version = doc.get("version", VERSION)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise CatalogError(f"{path}: 'version' must be a whole number, not {version!r}")
+    if version > VERSION:
         raise CatalogError(f"{path}: version {doc['version']} is newer than this segjupyter "
                            f"reads ({VERSION})")
     return doc["segments"]

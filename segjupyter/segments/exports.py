@@ -47,7 +47,9 @@ def write_csv(path, header: list[str], rows) -> int:
     if path.parent and not path.parent.exists():
         raise CatalogError(f"cannot write {path}: folder {path.parent} does not exist")
     n = 0
-    with open(path, "w", encoding="utf-8", newline="") as f:
+    from ..workspace.partial import atomic_path
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
+        # a crash mid-write leaves the previous file (or none), never half of one
         w = csv.writer(f, delimiter=",", quotechar='"', lineterminator="\n",
                        quoting=csv.QUOTE_MINIMAL)
         w.writerow(header)

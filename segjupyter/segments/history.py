@@ -115,7 +115,7 @@ def segment_list(cat, include_tags: bool) -> pd.DataFrame:
         rows.append({
             "id": r.id, "name": r.name, "kind": r.kind, "status": r.status,
             "active": r.active, "last_refresh": r.last_refresh_at, "as_of": r.last_as_of,
-            "since_refresh": (now - r.last_refresh_at) if r.last_refresh_at else pd.NaT,
+            "since_refresh": (now - r.last_refresh_at) if r.last_refresh_at else None,
             "customers": r.customers, "subscribed": r.subscribed,
             "history": spark.get(r.id, []), "description": r.description,
             "tags": list(r.labels), "uses": sorted(r.uses), "error": r.last_error})

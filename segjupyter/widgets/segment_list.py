@@ -17,13 +17,14 @@ from .layout import close_all, css, error_text, frame_html, icon_button, set_chi
 #: (column title, width)
 COLUMNS = (("id", "35px"), ("name", "160px"), ("kind", "65px"), ("status", "70px"),
            ("refreshed", "85px"), ("customers", "80px"), ("subscribed", "80px"),
-           ("size history", "105px"))
+           ("size history", "105px"), ("background", "150px"))
 #: action -> (icon, tooltip, changes the catalog)
 ACTIONS = {
     "details": ("info-circle", "details", False),
     "dashboard": ("bar-chart", "open the dashboard", False),
     "edit": ("pencil", "edit in the rule builder", True),
     "refresh": ("refresh", "refresh now", True),
+    "refresh_background": ("clock-o", "refresh in background", True),
     "toggle": ("power-off", "activate / deactivate", True),
     "duplicate": ("copy", "duplicate", True),
     "snapshot": ("camera", "take a snapshot", True),
@@ -63,6 +64,19 @@ def since_text(delta) -> str:
     return f"{s // 86400} d ago"
 
 
+def background_text(state, error=None) -> str:
+    """The state of the newest background refresh (in queue / running / done / failed with
+    its reason), or nothing."""
+    if state is None or (not isinstance(state, str) and pd.isna(state)):
+        return ""
+    cls = "sj-bg-" + state.replace(" ", "-")
+    out = f"<span class='sj-bg-state {cls}'>{html.escape(state)}</span>"
+    if state == "failed" and isinstance(error, str):
+        out += (f" <span class='sj-bg-error' title='{html.escape(error)}'>"
+                f"{html.escape(error[:80])}</span>")
+    return out
+
+
 def _num(v) -> str:
     return "—" if v is None or pd.isna(v) else f"{int(v):,}"
 
@@ -90,6 +104,11 @@ class SegmentRow(W.HBox):
                                 layout=W.Layout(flex_flow="row wrap")))
         self.update(record)
 
+    def set_background(self, req: dict) -> None:
+        """Show the state of a background request in this row."""
+        from ..segments.queue import LABELS
+        self.cells["background"].value = background_text(LABELS[req["state"]], req["error"])
+
     def update(self, r: dict) -> None:
         self.record = r
         self.name = r["name"]
@@ -102,6 +121,7 @@ class SegmentRow(W.HBox):
             "customers": f"<span class='sj-customers'>{_num(r['customers'])}</span>",
             "subscribed": _num(r["subscribed"]),
             "size history": sparkline(r["history"]),
+            "background": background_text(r.get("refresh_state"), r.get("refresh_error")),
         }
         with self.hold_sync():
             for title, v in values.items():
@@ -134,6 +154,7 @@ class SegmentList(W.VBox):
         self.frame = pd.DataFrame()
         self._handlers = {"edit": None, "dashboard": None}
         self._pending_delete: str | None = None
+        self._watcher = None  # follows background refreshes started here
 
         self.search = css(W.Text(placeholder="name contains", layout=W.Layout(width="160px")),
                           "sj-filter-name")
@@ -304,6 +325,32 @@ class SegmentList(W.VBox):
         self.reload()
         self._say(f"refreshed <b>{html.escape(name)}</b>: {run['customers']:,} customers "
                   f"(+{run['entered']:,} / −{run['left']:,})")
+
+    def _refresh_background(self, name: str) -> None:
+        req = self.ws.segments.queue_refresh(name)
+        if name in self.rows:
+            self.rows[name].set_background(req)
+        if self._watcher is None:
+            from ..segments.watch import Watcher
+            self._watcher = Watcher(self.ws.segments, self._background_changed)
+        self._watcher.add(req)
+        self._say(f"<b>{html.escape(name)}</b>: background refresh queued "
+                  f"(request {req['request_id']})")
+
+    def _background_changed(self, req: dict) -> None:
+        """Called from the watcher thread on every state change of a request from here."""
+        name = req["segment"]
+        if req["state"] in ("done", "failed"):
+            self.reload()  # new customers, status, history
+            if req["state"] == "done":
+                self._say(f"background refresh of <b>{html.escape(name)}</b> done: "
+                          f"{req['customers']:,} customers (+{req['entered']:,} / "
+                          f"−{req['left']:,})")
+            else:
+                self.message.value = error_text(f"background refresh of {name} failed: "
+                                                f"{req['error']}")
+        elif name in self.rows:
+            self.rows[name].set_background(req)
 
     def _toggle(self, name: str) -> None:
         cat = self.ws.segments

@@ -381,6 +381,8 @@ class Storage:
         deadline = time.monotonic() + max(self.lock_timeout, 60.0)
         self._retail_lock.acquire(True, deadline, "get the retail load lock")
         tmp = self.retail_path.with_name(f"{RETAIL_FILE}.new-{os.getpid()}")
+        from .partial import sweep
+        sweep(self.root, f"{RETAIL_FILE}.new-")  # left by loaders that were killed
         try:
             with self._mutex:
                 tmp.unlink(missing_ok=True)

@@ -1,0 +1,83 @@
+"""The operations of the crash matrix (tests/test_crash_matrix.py), one line each.
+
+Each entry names an operation and the function that performs it on an open workspace; the
+matrix kills a process running it at random moments and checks what is left. Adding an
+operation (e.g. a campaign write) is one more line in :data:`OPS`: the state the matrix
+compares (every catalog table, the retail data, the files under ``out/``) is generic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+N_CUSTOMERS = 3000
+A, B = "2026-01-31", "2026-03-02"
+
+
+def customers(version: int) -> pd.DataFrame:
+    rng = np.random.default_rng(version)
+    ids = np.arange(1, N_CUSTOMERS + 1)
+    return pd.DataFrame({"customer_id": ids, "city": rng.choice(["Madrid", "Paris"], len(ids)),
+                         "email": [f"c{i}@example.com" for i in ids],
+                         "subscribed": rng.random(len(ids)) < 0.5})
+
+
+def orders() -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    ids = np.arange(1, 2 * N_CUSTOMERS + 1)
+    return pd.DataFrame({
+        "order_id": ids, "customer_id": rng.integers(1, N_CUSTOMERS + 1, len(ids)),
+        "ordered_at": pd.Timestamp("2026-01-01 12:00")
+        + pd.to_timedelta(rng.integers(0, 60, len(ids)), unit="D"),
+        "total": rng.integers(10, 500, len(ids)).astype(str)})
+
+
+def prepare(ws) -> None:
+    """The starting point of every run: data, saved segments refreshed as of A."""
+    assert ws.load(customers=customers(1), orders=orders()).ok
+    cat = ws.segments
+    for days in range(10, 40, 6):
+        cat.save(f"orders(last {days} days) > 0", name=f"recent_{days}")
+        cat.save(f'orders(last {days} days) = 0 and city = "Madrid"', name=f"quiet_{days}")
+    cat.refresh_all(as_of=A, progress=False)
+    (Path(ws.path) / "out").mkdir()
+
+
+#: operation -> what it does to an open workspace
+OPS = {
+    "refresh_all": lambda ws: ws.segments.refresh_all(as_of=B, progress=False),
+    "load": lambda ws: ws.load(customers=customers(2), orders=orders()),
+    "snapshot": lambda ws: ws.segments.snapshot("recent_22", note="crash matrix"),
+    "export": lambda ws: ws.segments.export_csv("quiet_10", Path(ws.path) / "out" / "q.csv"),
+}
+
+#: wall-clock columns: they differ between two runs of the same operation
+VOLATILE = {"created_at", "updated_at", "last_refresh_at", "started_at", "duration_s",
+            "recorded_at", "failed_at", "requested_at", "finished_at"}
+RETAIL = ("customers", "orders")
+
+
+def state(ws) -> dict:
+    """Everything an operation may change, comparable between runs: each catalog table
+    (sorted, wall-clock columns left out), a digest of each retail table, the files under
+    ``out/`` (part files of killed writers are reported apart)."""
+    out = {}
+    tables = ws.sql("SELECT table_name FROM duckdb_tables() WHERE database_name = 'catalog' "
+                    "ORDER BY 1").df()["table_name"]
+    for t in tables:
+        df = ws.sql(f"SELECT * FROM catalog.{t}").df()
+        df = df[[c for c in df.columns if c not in VOLATILE]]
+        out[f"catalog.{t}"] = df.sort_values(list(df.columns)).reset_index(drop=True) \
+            .to_csv(index=False)
+    for t in RETAIL:
+        text = ws.sql(f"SELECT * FROM {t} ORDER BY ALL").df().to_csv(index=False)
+        out[f"retail.{t}"] = hashlib.sha256(text.encode()).hexdigest()
+    folder = Path(ws.path) / "out"
+    for f in sorted(folder.iterdir()) if folder.exists() else ():
+        if not f.name.startswith("."):
+            out[f"file.{f.name}"] = hashlib.sha256(f.read_bytes()).hexdigest()
+    return out
