@@ -10,7 +10,12 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
+import socket
+import subprocess
+import sys
 import time
+import urllib.request
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
@@ -135,3 +140,45 @@ def screenshot(page, name: str, full_page: bool = True) -> Path:
         if style is not None:
             style.evaluate("el => el.remove()")
     return path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def jupyter_lab(root: Path, tmp: Path):
+    """A JupyterLab server on 127.0.0.1 serving ``root``, its log in ``tmp/lab.log``;
+    yields ``(base url, token)`` once it answers, stops it on exit."""
+    port, token = free_port(), secrets.token_hex(16)
+    log = open(tmp / "lab.log", "w")
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "jupyter-lab"), "--allow-root", "--no-browser",
+         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+         f"--LabApp.workspaces_dir={tmp / 'lab-workspaces'}"],
+        cwd=root, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("jupyter lab did not start:\n" +
+                                       (tmp / "lab.log").read_text()[-3000:])
+                time.sleep(0.3)
+        yield base, token
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        log.close()

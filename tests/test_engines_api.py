@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import segjupyter
-from segjupyter.engines import EngineError, EngineUnavailableError, SparkEngine
+from segjupyter.engines import EngineError, SparkEngine
 from segjupyter.rules.dialects import DIALECTS
 
 VIP = 'city in ("Madrid", "Barcelona") and spend(last 12 months) >= 300 and subscribed'

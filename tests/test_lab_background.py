@@ -11,19 +11,13 @@ growing), the row shows ``in queue`` / ``running``, then ``done`` and the new co
 from __future__ import annotations
 
 import json
-import secrets
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
 import segjupyter
 
-from browser import chromium, screenshot
+from browser import chromium, jupyter_lab, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -50,12 +44,6 @@ def _notebook(ws_path: str) -> dict:
         ]}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def lab(demo_copy, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("lab-bg")
@@ -67,35 +55,8 @@ def lab(demo_copy, tmp_path_factory):
     root = tmp / "root"
     root.mkdir()
     (root / "background.ipynb").write_text(json.dumps(_notebook(ws_path)), "utf-8")
-    port, token = _free_port(), secrets.token_hex(16)
-    log = open(tmp / "lab.log", "w")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "jupyter-lab"), "--allow-root", "--no-browser",
-         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         f"--LabApp.workspaces_dir={tmp / 'lab-workspaces'}"],
-        cwd=root, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("jupyter lab did not start:\n" +
-                                       (tmp / "lab.log").read_text()[-3000:])
-                time.sleep(0.3)
+    with jupyter_lab(root, tmp) as (base, token):
         yield base, token, ws_path
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        log.close()
 
 
 # every text the background cell shows, in order (a MutationObserver sees each change)

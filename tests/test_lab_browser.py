@@ -11,12 +11,6 @@ non-zero size and refill in place when the period changes. Screenshots go to
 from __future__ import annotations
 
 import json
-import secrets
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -24,19 +18,13 @@ import pytest
 import segjupyter
 from segjupyter.rules.dsl import to_text
 
-from browser import chromium, screenshot, wait_changed, wait_charts_drawn
+from browser import chromium, jupyter_lab, screenshot, wait_changed, wait_charts_drawn
 
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "rule_builder.ipynb"
 RULE = 'city = "Madrid" and spend(last 6 months) >= 200'
 NAME = "madrid spenders"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -50,35 +38,8 @@ def lab(demo_copy, tmp_path_factory):
     (params,) = [c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", [])]
     params["source"] = f"workspace = {str(ws_path)!r}"
     (root / NOTEBOOK.name).write_text(json.dumps(nb), "utf-8")
-    port, token = _free_port(), secrets.token_hex(16)
-    log = open(tmp / "lab.log", "w")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "jupyter-lab"), "--allow-root", "--no-browser",
-         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         f"--LabApp.workspaces_dir={tmp / 'lab-workspaces'}"],
-        cwd=root, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("jupyter lab did not start:\n" +
-                                       (tmp / "lab.log").read_text()[-3000:])
-                time.sleep(0.3)
+    with jupyter_lab(root, tmp) as (base, token):
         yield base, token, ws_path
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        log.close()
 
 
 def _expected_count(ws_path) -> tuple[str, int]:
