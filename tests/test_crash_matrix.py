@@ -80,7 +80,11 @@ def test_kill_9_at_random_moments_leaves_the_old_or_the_new_state(op, base, fork
     assert _diff(old, new), f"{op} changed nothing"
     rng = random.Random(f"crash-{op}")
     counts = {"kills": 0, "mid-operation": 0, "old": 0, "new": 0}
-    for i in range(KILLS):
+    # kill moments are drawn until KILLS of them landed inside the operation (a kill that
+    # comes just after it finished still counts as a run); bounded, then asserted
+    i = 0
+    while counts["mid-operation"] < KILLS and counts["kills"] < 4 * KILLS:
+        i += 1
         ws_path = tmp_path / f"run{i}"
         shutil.copytree(base, ws_path)
         out = forker(op, ws_path, rng.uniform(0, done["elapsed"] * 1.1))
@@ -109,4 +113,4 @@ def test_kill_9_at_random_moments_leaves_the_old_or_the_new_state(op, base, fork
         shutil.rmtree(ws_path)
     MATRIX[op] = {**counts, "op seconds": round(done["elapsed"], 3)}
     print(f"\ncrash matrix {op}: {MATRIX[op]}")
-    assert counts["mid-operation"] >= KILLS // 2, counts  # most kills land inside the work
+    assert counts["mid-operation"] >= KILLS, counts
