@@ -1,5 +1,6 @@
-"""Refreshing 50 varied saved segments: ``refresh_all`` (one shared pass) against 50
-separate ``refresh`` calls, in the same run, on demo M or L.
+"""Refreshing 50 varied saved segments: ``refresh_all`` (one shared pass, incremental after
+the first run) against ``refresh_all(incremental=False)`` and against 50 separate full
+``refresh`` calls, in the same run, on demo M or L.
 
     .venv/bin/python benchmarks/bench_refresh.py [--size M|L] [--workspace PATH]
                                                  [--segments 50] [--days 3]
@@ -10,13 +11,15 @@ time any catalog write of the refresh kept readers out (target: both < 1 s). The
 memory (RSS) of this process during ``refresh_all`` is printed too.
 
 The demo is built into ``--workspace`` unless it already holds it (the analytics benchmark
-uses the same folder). Two identical sets of segments are saved (``bench_refresh_a_*`` and
-``bench_refresh_b_*``) so both ways do the same work: set A is refreshed with one
-``refresh_all``, set B with one ``refresh`` per segment; first as of the demo's reference
+uses the same folder). Three identical sets of segments are saved (``bench_refresh_a_*``,
+``_b_*``, ``_c_*``) so every way does the same work: set A is refreshed with one
+``refresh_all`` (daily runs re-evaluate only the customers whose answer can have changed,
+``segments/incremental.py``), set C with one ``refresh_all(incremental=False)`` (everybody,
+every time), set B with one full ``refresh`` per segment; first as of the demo's reference
 date (every member enters: the largest write), then ``--days`` daily refreshes (as_of one,
 two, three days later: few changes; the median is printed, as the machine may be noisy).
-Timings include the catalog writes. The members of A and B are compared at the end: the
-two ways must agree.
+Timings include the catalog writes. The members of A, B and C are compared at the end:
+the three ways must agree.
 """
 
 from __future__ import annotations
@@ -179,7 +182,8 @@ def main(argv=None) -> int:
     trees = varied_segments(ws, args.segments)
     a = [f"{PREFIX}a_{i:03d}" for i in range(len(trees))]
     b = [f"{PREFIX}b_{i:03d}" for i in range(len(trees))]
-    for names in (a, b):
+    c = [f"{PREFIX}c_{i:03d}" for i in range(len(trees))]
+    for names in (a, b, c):
         for name, tree in zip(names, trees):
             cat.save(tree, name=name)
     step = max(args.sample, 1)
@@ -188,7 +192,8 @@ def main(argv=None) -> int:
     ws.segment(trees[3]).count(as_of=day0)  # warm the file cache before timing
 
     print(f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"{'round':<28}{'refresh_all (A)':>17}{'50 x refresh (B)':>18}{'ratio B/A':>11}")
+    print(f"{'round':<28}{'refresh_all (A)':>17}{'full (C)':>11}{'50 x full (B)':>15}"
+          f"{'C/A':>7}{'B/A':>7}")
     rows = []
     watch_rows = []
     rounds = [("first evaluation", day0)] + [
@@ -207,12 +212,17 @@ def main(argv=None) -> int:
             print(res[res["error"].notna()], file=sys.stderr)
             return 1
         t = time.perf_counter()
+        res_c = cat.refresh_all(as_of=as_of, progress=False, names=c, incremental=False)
+        t_full = time.perf_counter() - t
+        assert (res_c["customers"].to_numpy() == res["customers"].to_numpy()).all()
+        t = time.perf_counter()
         for name in b_timed:
-            cat.refresh(name, as_of=as_of)
+            cat.refresh(name, as_of=as_of, incremental=False)
         t_sep = (time.perf_counter() - t) * len(b) / len(b_timed)
         moved = int(res["entered"].sum() + res["left"].sum())
-        rows.append((label, t_all, t_sep))
-        print(f"{label:<28}{t_all:>15.2f} s{t_sep:>16.2f} s{t_sep / t_all:>10.1f}x"
+        rows.append((label, t_all, t_sep, t_full))
+        print(f"{label:<28}{t_all:>15.2f} s{t_full:>9.2f} s{t_sep:>13.2f} s"
+              f"{t_full / t_all:>6.1f}x{t_sep / t_all:>6.1f}x"
               f"   ({int(res['customers'].sum()):,} memberships, {moved:,} entries+exits)")
     print(f"\n{'during refresh_all':<28}{'slowest read':>13}{'reads':>7}"
           f"{'longest lock':>14}{'writes':>8}{'peak RSS':>10}")
@@ -225,16 +235,18 @@ def main(argv=None) -> int:
     daily = sorted(rows[1:], key=lambda r: r[2] / r[1])
     if daily:
         mid = daily[len(daily) // 2]
-        print(f"{'daily, median ratio':<28}{mid[1]:>15.2f} s{mid[2]:>16.2f} s"
-              f"{mid[2] / mid[1]:>10.1f}x")
+        print(f"{'daily, median B/A':<28}{mid[1]:>15.2f} s{mid[3]:>9.2f} s{mid[2]:>13.2f} s"
+              f"{mid[3] / mid[1]:>6.1f}x{mid[2] / mid[1]:>6.1f}x")
     if step > 1:
         print(f"(B: {len(b_timed)} of the {len(b)} separate refreshes timed, scaled x"
               f"{len(b) / len(b_timed):.1f})")
-    for x, y in zip(a, b):
-        if y in b_timed and cat.member_ids(x) != cat.member_ids(y):
-            print(f"MISMATCH: {x} and {y} differ", file=sys.stderr)
+    for x, y, z in zip(a, b, c):
+        ids = cat.member_ids(x)
+        if ids != cat.member_ids(z) or (y in b_timed and ids != cat.member_ids(y)):
+            print(f"MISMATCH: {x}, {y}, {z} differ", file=sys.stderr)
             return 1
-    print(f"members of A and B identical for all {len(b_timed)} segments refreshed both ways")
+    print(f"members of A and C identical for all {len(a)} segments, and of B for the "
+          f"{len(b_timed)} refreshed that way")
     threads = ws.sql("SELECT current_setting('threads')").scalar()
     print(f"cpu count {os.cpu_count()}, DuckDB threads {threads}")
     _reset(ws)

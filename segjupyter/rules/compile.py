@@ -18,6 +18,7 @@ so ``not`` of it is true.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -79,6 +80,10 @@ class Compiler:
         #: optional subquery of customer ids: passes aggregate only their rows (a refresh
         #: explaining the moves of a few customers needs nobody else's)
         self.only: exp.Expression | None = None
+        #: placeholder -> (table, column) its date or instant is compared with (see
+        #: ``segments/incremental.py``); ``_at`` is that column while a condition compiles
+        self.time_binds: dict[str, tuple[str, str]] = {}
+        self._at: tuple[str, str] | None = None
 
     # -- values ----------------------------------------------------------------------------
     def _bind(self, v: Any) -> exp.Expression:
@@ -86,7 +91,17 @@ class Compiler:
             return exp.convert(v)
         name = f"p{len(self.values)}"
         self.values[name] = v
+        if self._at is not None and isinstance(v, (dt.date, dt.datetime)):
+            self.time_binds[name] = self._at
         return exp.Placeholder(this=name)
+
+    def _bind_at(self, v: Any, table: str, column: str) -> exp.Expression:
+        """:meth:`_bind` of a time value compared with ``table.column``."""
+        outer, self._at = self._at, (table, column)
+        try:
+            return self._bind(v)
+        finally:
+            self._at = outer
 
     def _resolve(self, v: Any) -> Any:
         if isinstance(v, Param):
@@ -141,7 +156,8 @@ class Compiler:
                                                          expression=_col("c", "customer_id")),
                            join_type="inner" if src in needed else "left", copy=False)
         rfm = derived.rfm_sql(lost="rfm_lost" in self._uses, monetary="rfm_m" in self._uses)
-        for name, sql in (("rfm", rfm), ("lc", derived.LIFECYCLE_SQL)):
+        lc = derived.lifecycle_sql(None if self.only is None else self.only.sql("duckdb"))
+        for name, sql in (("rfm", rfm), ("lc", lc)):
             if name in self._uses:
                 sub = self._derived_query(sql)
                 sel = sel.with_(f"d_{name}", as_=sub, copy=False)
@@ -239,6 +255,13 @@ class Compiler:
 
     # -- attribute -------------------------------------------------------------------------
     def _attribute(self, f: Field, col: exp.Expression, node) -> exp.Expression:
+        outer, self._at = self._at, (f.table, f.column)
+        try:
+            return self._attribute_pred(f, col, node)
+        finally:
+            self._at = outer
+
+    def _attribute_pred(self, f: Field, col: exp.Expression, node) -> exp.Expression:
         op = node.op
         if op in WINDOW_OPERATORS and not f.is_date:
             self._fail(f"'{op}' needs a date or timestamp field; {f.name!r} is a {f.type} "
@@ -458,6 +481,13 @@ class Compiler:
         return _CMP[b.op](this=feat, expression=bound(v))
 
     def _compare_time(self, feat, b: Behaviour) -> exp.Expression:
+        outer, self._at = self._at, (SOURCES[feat.table], "ordered_at")
+        try:
+            return self._compare_time_pred(feat, b)
+        finally:
+            self._at = outer
+
+    def _compare_time_pred(self, feat, b: Behaviour) -> exp.Expression:
         if b.op == "is null":
             return exp.Is(this=feat, expression=exp.null())
         if b.op == "is not null":
@@ -503,10 +533,13 @@ class Compiler:
             except ValueError as e:
                 self._fail(str(e))
             conds = []
+            table = SOURCES[src]
             if start is not None:
-                conds.append(exp.GTE(this=t_col.copy(), expression=self._bind(start)))
+                conds.append(exp.GTE(this=t_col.copy(),
+                                     expression=self._bind_at(start, table, t_col.name)))
             if end != self.as_of:
-                conds.append(exp.LTE(this=t_col.copy(), expression=self._bind(end)))
+                conds.append(exp.LTE(this=t_col.copy(),
+                                     expression=self._bind_at(end, table, t_col.name)))
             if event_type is not None:
                 conds.append(exp.EQ(this=_col("e", "event_type"),
                                     expression=self._bind(event_type)))
@@ -523,7 +556,11 @@ class Compiler:
         for src in SOURCES:
             terms = [(k[1], spec) for k, spec in self._terms.items() if k[0] == src]
             if terms:
-                out.append((src, build_pass(src, terms, self.as_of, self._bind, self.only)))
+                table, t_name = SOURCES[src], time_column(src).name
+                out.append((src, build_pass(
+                    src, terms, self.as_of,
+                    lambda v, table=table, t_name=t_name: self._bind_at(v, table, t_name),
+                    self.only)))
         return out
 
     def _filter_pred(self, g: Group, src: str, joins: set) -> exp.Expression:
@@ -589,15 +626,22 @@ class Compiler:
         return self._attribute(f, _col(alias, "value"), d)
 
     def _derived_query(self, sql: str) -> exp.Expression:
-        tree = sqlglot.parse_one(sql, read="duckdb")
+        tree = _parsed(sql)  # transform() below copies it
         bounds = derived.derived_bounds(self.as_of)
 
         def swap(node):
             if isinstance(node, exp.Placeholder) and node.name in bounds:
-                return self._bind(bounds[node.name])
+                # every bound of the RFM and lifecycle queries is compared with order times
+                return self._bind_at(bounds[node.name], "orders", "ordered_at")
             return node
 
         return tree.transform(swap)
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(sql: str) -> exp.Expression:
+    """The derived queries, parsed once per process (a parse costs ~20 ms)."""
+    return sqlglot.parse_one(sql, read="duckdb")
 
 
 _PY_CMP = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,

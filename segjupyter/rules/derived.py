@@ -126,6 +126,17 @@ LEFT JOIN (SELECT customer_id, MIN(ordered_at) AS first_at, MAX(ordered_at) AS l
 """
 
 
+def lifecycle_sql(only: str | None = None) -> str:
+    """:data:`LIFECYCLE_SQL`, or its rows for the customers of the subquery ``only`` alone
+    (an incremental refresh needs nobody else's)."""
+    if only is None:
+        return LIFECYCLE_SQL
+    return LIFECYCLE_SQL.replace(
+        "WHERE ordered_at <= $as_of GROUP BY",
+        f"WHERE ordered_at <= $as_of AND customer_id IN ({only}) GROUP BY").rstrip() + (
+        f"\nWHERE c.customer_id IN ({only})\n")
+
+
 def derived_bounds(as_of: dt.datetime) -> dict[str, dt.datetime]:
     """Values of the placeholders of :data:`RFM_SQL` and :data:`LIFECYCLE_SQL`."""
     eps = dt.timedelta(microseconds=1)

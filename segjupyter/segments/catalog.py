@@ -244,22 +244,25 @@ class Catalog:
         return self._set_active(name, False)
 
     # -- refreshing ------------------------------------------------------------------------
-    def refresh(self, name: str, as_of=None, progress=False, engine=None) -> dict:
+    def refresh(self, name: str, as_of=None, progress=False, engine=None,
+                incremental: bool = True) -> dict:
         """Re-evaluate one segment as of ``as_of`` (default: the workspace's now) and store
         its members; returns the run (customers, entered, left, ...). Segments it uses are
         read as stored. Raises :class:`CatalogError` if the evaluation fails. ``engine``
         (a SparkEngine, PostgresEngine or SparkSession) evaluates it there instead of DuckDB
-        (``docs/scale-out.md``)."""
+        (``docs/scale-out.md``). ``incremental=False`` re-evaluates every customer, not only
+        those whose answer can have changed since the last refresh (same result)."""
         records = self._records()
         targets = _refresh.plan(records, [name])
-        out = _refresh.run(self, targets, records, as_of, progress, engine=engine)
+        out = _refresh.run(self, targets, records, as_of, progress, engine=engine,
+                           incremental=incremental)
         row = out.iloc[0].to_dict()
         if row["error"]:
             raise CatalogError(f"refresh of {name!r} failed: {row['error']}")
         return row
 
     def refresh_all(self, as_of=None, progress=True, names: list[str] | None = None,
-                    engine=None) -> pd.DataFrame:
+                    engine=None, incremental: bool = True) -> pd.DataFrame:
         """Refresh every due segment (active dynamic ones, and static ones never evaluated;
         or the segments ``names``) in dependency order, each level in one shared pass over
         the data, all in one transaction. Returns one row per segment (customers, entered,
@@ -267,12 +270,17 @@ class Catalog:
 
         ``progress``: True (a bar in a notebook, lines on stderr elsewhere), False, "lines"
         or a callable ``fn(done, total, message)``. ``engine`` evaluates the segments on
-        Spark or PostgreSQL (``docs/scale-out.md``); the members are stored here as usual."""
+        Spark or PostgreSQL (``docs/scale-out.md``); the members are stored here as usual.
+
+        A segment refreshed before, on the same data and rule, is re-evaluated only for the
+        customers whose answer can have changed since (a daily run looks at one day of
+        rows, ``docs/catalog.md``); ``incremental=False`` re-evaluates every customer."""
         records = self._records()
         targets = _refresh.plan(records, None if names is None else list(names))
         if not targets:
             return pd.DataFrame(columns=_refresh.RESULT_COLUMNS)
-        return _refresh.run(self, targets, records, as_of, progress, engine=engine)
+        return _refresh.run(self, targets, records, as_of, progress, engine=engine,
+                            incremental=incremental)
 
     def queue_refresh(self, name: str | list[str], as_of=None) -> dict | list[dict]:
         """Refresh in the background: queue ``name`` (or a list of names) and return the

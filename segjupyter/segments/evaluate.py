@@ -50,6 +50,9 @@ class Target:
     error: str | None = None
     evaluated: bool = False
     run_id: int | None = None
+    customers: int | None = None    # stored counts of the last refresh
+    subscribed: int | None = None
+    incremental: bool = False       # evaluated for the affected customers only
 
     @property
     def full_mask(self) -> int:
@@ -86,17 +89,51 @@ class Evaluation:
         self._prev = f"_sj_prev_{tag}"
         self.runs = f"_sj_runs_{tag}"
         self.texts = f"_sj_texts_{tag}"
+        self.affected = f"_sj_aff_{tag}"
+        self._restricted: str | None = None  # the eval table of the incremental targets
         self.tables = [self.old, self.state, self.chg, self.ev, self._eval, self._prev,
-                       self.runs, self.texts]
+                       self.runs, self.texts, self.affected]
+        self.data_version: str | None = None
         self.has_sub = "subscribed" in ws.fields.customer
         self.key = key_type(ws)
 
     # -- stored members --------------------------------------------------------------------
-    def copy_old(self, con, segment_ids: list[int]) -> None:
-        """Copy stored members of ``segment_ids`` (inside a catalog read)."""
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {self.old} AS "
-                    "SELECT segment_id, customer_id FROM catalog.segment_members "
-                    "WHERE list_contains(?, segment_id)", [segment_ids])
+    def plan_incremental(self, con, targets: list[Target], referenced: set[str]) -> int | None:
+        """Mark the targets that can be refreshed from their stored members
+        (``incremental.py``) and collect the customers whose answer can have changed in a
+        temporary table (inside a catalog read). Returns how many, or None if no target
+        qualifies."""
+        from .incremental import affected_sql, incremental_targets, stored_basis
+        if self.engine is not None:
+            return None
+        cands = [t for t in targets if not t.first and t.last_as_of is not None
+                 and t.error is None and t.customers is not None and not t.deps
+                 and t.name not in referenced]
+        basis = stored_basis(con, [t.id for t in cands])
+        cands = [t for t in cands
+                 if basis.get(t.id) == (t.last_run_id, t.revision, self.data_version)]
+        slices = incremental_targets(self.ws.fields, cands, self.as_of)
+        if not any(t.incremental for t in targets):
+            return None
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {self.affected} AS "
+                    f"{affected_sql(slices, self.key)}")
+        return con.execute(f"SELECT count(*) FROM {self.affected}").fetchone()[0]
+
+    def copy_old(self, con, segment_ids: list[int], targets: list[Target] = ()) -> None:
+        """Copy stored members of ``segment_ids`` (inside a catalog read); of an incremental
+        target, only those of the affected customers."""
+        part = [int(t.id) for t in targets if t.incremental]
+        if part:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {self.old} AS "
+                "SELECT segment_id, customer_id FROM catalog.segment_members "
+                "WHERE list_contains(?, segment_id) AND (NOT list_contains(?, segment_id) OR "
+                f"customer_id IN (SELECT CAST(customer_id AS VARCHAR) FROM {self.affected}))",
+                [segment_ids, part])
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {self.old} AS "
+                        "SELECT segment_id, customer_id FROM catalog.segment_members "
+                        "WHERE list_contains(?, segment_id)", [segment_ids])
         con.execute(f"CREATE OR REPLACE TEMP TABLE {self.state} (segment_id INTEGER, "
                     "customer_id VARCHAR, member BOOLEAN, flags BIGINT, sub BOOLEAN)")
 
@@ -145,8 +182,18 @@ class Evaluation:
 
     def evaluate_level(self, con, targets: list[Target], ids: dict[str, int],
                        fresh: set[str]) -> None:
-        """Evaluate ``targets`` in one query; a target that fails is marked, the others go
-        on (a failing shared query is retried one segment at a time)."""
+        """Evaluate ``targets`` in one query (and the incremental ones in another, over the
+        affected customers); a target that fails is marked, the others go on (a failing
+        shared query is retried one segment at a time)."""
+        full = [t for t in targets if not t.incremental]
+        part = [t for t in targets if t.incremental]
+        if full:
+            self._evaluate(con, full, ids, fresh, restrict=False)
+        if part:
+            self._evaluate(con, part, ids, fresh, restrict=True)
+
+    def _evaluate(self, con, targets: list[Target], ids: dict[str, int], fresh: set[str],
+                  restrict: bool) -> None:
         c = self._compiler(con, self.as_of, ids, fresh)
         projs = [exp.alias_(exp.cast(c.customer_id(), "VARCHAR"), "customer_id")]
         if self.has_sub:
@@ -169,7 +216,12 @@ class Evaluation:
             ok.append(t)
         if not ok:
             return
-        query = c.query(projs)
+        where = None
+        if restrict:
+            who = f"SELECT customer_id FROM temp.main.{self.affected}"
+            c.only = _parse(who)
+            where = _parse(f"SELECT 1 WHERE c.customer_id IN ({who})").args["where"].this
+        query = c.query(projs, where)
         text, values = c.render(query)
         used = {p.name for p in query.find_all(exp.Placeholder)}
         values = {k: v for k, v in values.items() if k in used}
@@ -179,7 +231,7 @@ class Evaluation:
         except (duckdb.Error, EngineError) as e:
             if len(ok) > 1:
                 for t in ok:
-                    self.evaluate_level(con, [t], ids, fresh)
+                    self._evaluate(con, [t], ids, fresh, restrict)
                 return
             ok[0].error = f"evaluation failed: {str(e).strip().splitlines()[0]}"
             return
@@ -187,6 +239,8 @@ class Evaluation:
         cols = {t.id: f"f{i}" for i, t in enumerate(targets) if t in ok}
         self._evals.append((table, cols))
         self.tables.append(table)
+        if restrict:
+            self._restricted = table
         # the new members; the flags of customers who left are read from the table later
         con.execute(f"INSERT INTO {self.state} " + " UNION ALL ".join(
             f"SELECT {int(t.id)}, customer_id, true, {cols[t.id]}, {sub} FROM {table} "
@@ -316,9 +370,12 @@ class Evaluation:
             f"FROM {self.chg} c JOIN {self.texts} t ON t.segment_id = c.segment_id "
             "GROUP BY c.segment_id, c.customer_id, c.event")
 
-    def summary(self, con) -> dict[int, dict]:
-        """Per evaluated segment: customers, subscribed, entered, left."""
+    def summary(self, con, targets: list[Target] = ()) -> dict[int, dict]:
+        """Per evaluated segment: customers, subscribed, entered, left. An incremental
+        target's counts are its stored ones, less its affected old members, plus its
+        affected new ones."""
         out: dict[int, dict] = {}
+        part = {t.id: t for t in targets if t.incremental and t.evaluated}
         for sid, n, sub in con.execute(
                 f"SELECT segment_id, count(*) FILTER (WHERE member), "
                 f"count(*) FILTER (WHERE member AND sub) FROM {self.state} GROUP BY 1").fetchall():
@@ -329,6 +386,20 @@ class Evaluation:
             out.setdefault(sid, {"customers": 0, "subscribed": 0 if self.has_sub else None,
                                  "entered": 0, "left": 0})
             out[sid]["entered" if event == "enter" else "left"] = int(n)
+        if part:
+            sub = "e._sub" if self.has_sub else "false"
+            before = {sid: (int(n), int(s)) for sid, n, s in con.execute(
+                f"SELECT o.segment_id, count(*), count(*) FILTER (WHERE {sub}) "
+                f"FROM {self.old} o LEFT JOIN {self._restricted} e "
+                "ON e.customer_id = o.customer_id WHERE list_contains(?, o.segment_id) "
+                "GROUP BY 1", [list(part)]).fetchall()}
+            for sid, t in part.items():
+                s = out.setdefault(sid, {"customers": 0, "subscribed": 0 if self.has_sub
+                                         else None, "entered": 0, "left": 0})
+                n_old, sub_old = before.get(sid, (0, 0))
+                s["customers"] = t.customers - n_old + s["customers"]
+                if self.has_sub and t.subscribed is not None:
+                    s["subscribed"] = t.subscribed - sub_old + s["subscribed"]
         return out
 
     def drop(self, con) -> None:

@@ -20,7 +20,9 @@ import pandas as pd
 
 from ..errors import CatalogError, SegjupyterError, WorkspaceBusyError
 from ..rules import model
+from ..rules.predicted import data_version
 from .evaluate import Evaluation, Target
+from .incremental import write_basis
 from .progress import Progress
 from .records import TAG_KIND, SegmentRecord
 from .store import next_ids
@@ -68,7 +70,8 @@ def plan(records: dict[str, SegmentRecord], names: list[str] | None) -> list[Tar
                     f"(ws.segments.duplicate({name!r}, 'new_name'))")
             chosen.append(r)
     targets = [Target(r.id, r.name, r.kind, r.tree, r.params, r.revision, r.last_run_id,
-                      r.last_as_of) for r in chosen]
+                      r.last_as_of, customers=r.customers, subscribed=r.subscribed)
+               for r in chosen]
     by_name = {t.name: t for t in targets}
     for t in targets:
         t.deps = model.segment_refs(t.tree) & set(by_name)
@@ -118,9 +121,11 @@ def unknown_segment(name: str, records) -> CatalogError:
 
 
 def run(catalog, targets: list[Target], records: dict[str, SegmentRecord], as_of=None,
-        progress=True, engine=None) -> pd.DataFrame:
+        progress=True, engine=None, incremental=True) -> pd.DataFrame:
     """Refresh ``targets`` (from :func:`plan`) as of ``as_of``; one row per target.
-    ``engine`` (see ``segjupyter.engines``) evaluates the levels instead of DuckDB."""
+    ``engine`` (see ``segjupyter.engines``) evaluates the levels instead of DuckDB.
+    ``incremental``: re-evaluate only the customers whose answer can have changed since a
+    segment's last refresh, where that is sound (``incremental.py``); False: everybody."""
     ws = catalog.ws
     st = ws.storage
     as_of = ws.resolve_as_of(as_of)
@@ -141,9 +146,15 @@ def run(catalog, targets: list[Target], records: dict[str, SegmentRecord], as_of
         needed = {t.id for t in targets}
         for t in targets:
             needed |= {ids[n] for n in model.segment_refs(t.tree) if n in ids}
+        referenced = set().union(*(t.deps for t in targets))
         with st.read(catalog=True) as con:
-            ev.copy_old(con, sorted(needed))
-        prog.step(f"{len(targets)} segments to refresh as of {as_of:%Y-%m-%d %H:%M}")
+            ev.data_version = data_version(st)  # the retail data this run evaluates
+            affected = ev.plan_incremental(con, targets, referenced) if incremental else None
+            ev.copy_old(con, sorted(needed), targets)
+        inc = sum(t.incremental for t in targets)
+        prog.step(f"{len(targets)} segments to refresh as of {as_of:%Y-%m-%d %H:%M}" + (
+            f" ({inc} for the {affected:,} customers whose answer can have changed)"
+            if inc else ""))
         fresh: set[str] = set()
         by_name = {t.name: t for t in targets}
         with st.read() as con:
@@ -165,7 +176,7 @@ def run(catalog, targets: list[Target], records: dict[str, SegmentRecord], as_of
             ev.changes(con, ok)
             ev.previous_flags(con, ok, ids)
             ev.events(con, ok)
-            stats = ev.summary(con)
+            stats = ev.summary(con, ok)
         prog.step("entries and exits explained")
         duration = time.monotonic() - t0
         result = _write(st, ev, targets, stats, as_of, started, duration)
@@ -258,6 +269,10 @@ def _write(st, ev: Evaluation, targets: list[Target], stats: dict, as_of, starte
         failed = [(t.error, t.id) for t in targets if not t.evaluated]
         if failed:
             con.executemany("UPDATE catalog.segments SET last_error = ? WHERE id = ?", failed)
+        # what the stored members were computed from; an engine reads its own copy of the
+        # data, so its members are no basis for an incremental refresh
+        write_basis(con, [t.id for t in ok], [] if ev.engine is not None else [
+            (t.id, t.run_id, t.revision, ev.data_version) for t in ok])
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
