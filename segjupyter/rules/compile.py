@@ -560,7 +560,9 @@ class Compiler:
                 out.append((src, build_pass(
                     src, terms, self.as_of,
                     lambda v, table=table, t_name=t_name: self._bind_at(v, table, t_name),
-                    self.only)))
+                    self.only,
+                    # DuckDB runs what is bound (not inlined): its bitstring_agg may be used
+                    None if self.inline else getattr(self.registry, "product_ids", None))))
         return out
 
     def _filter_pred(self, g: Group, src: str, joins: set) -> exp.Expression:

@@ -52,7 +52,12 @@ class Target:
     run_id: int | None = None
     customers: int | None = None    # stored counts of the last refresh
     subscribed: int | None = None
-    incremental: bool = False       # evaluated for the affected customers only
+    group: int | None = None        # incremental: its group of affected customers
+    restricted: str | None = None   # incremental: the table of their evaluation
+
+    @property
+    def incremental(self) -> bool:
+        return self.group is not None
 
     @property
     def full_mask(self) -> int:
@@ -89,10 +94,9 @@ class Evaluation:
         self._prev = f"_sj_prev_{tag}"
         self.runs = f"_sj_runs_{tag}"
         self.texts = f"_sj_texts_{tag}"
-        self.affected = f"_sj_aff_{tag}"
-        self._restricted: str | None = None  # the eval table of the incremental targets
+        self.affected = f"_sj_aff_{tag}"  # (customer_id, g): customers of group g
         self.tables = [self.old, self.state, self.chg, self.ev, self._eval, self._prev,
-                       self.runs, self.texts, self.affected]
+                       self.runs, self.texts, self.affected, f"{self.affected}_seg"]
         self.data_version: str | None = None
         self.has_sub = "subscribed" in ws.fields.customer
         self.key = key_type(ws)
@@ -100,10 +104,10 @@ class Evaluation:
     # -- stored members --------------------------------------------------------------------
     def plan_incremental(self, con, targets: list[Target], referenced: set[str]) -> int | None:
         """Mark the targets that can be refreshed from their stored members
-        (``incremental.py``) and collect the customers whose answer can have changed in a
-        temporary table (inside a catalog read). Returns how many, or None if no target
-        qualifies."""
-        from .incremental import affected_sql, incremental_targets, stored_basis
+        (``incremental.py``) and collect, per group of them, the customers whose answer can
+        have changed in a temporary table (inside a catalog read). Returns how many
+        customers (all groups), or None if no target qualifies."""
+        from .incremental import affected_sql, incremental_groups, stored_basis
         if self.engine is not None:
             return None
         cands = [t for t in targets if not t.first and t.last_as_of is not None
@@ -112,24 +116,41 @@ class Evaluation:
         basis = stored_basis(con, [t.id for t in cands])
         cands = [t for t in cands
                  if basis.get(t.id) == (t.last_run_id, t.revision, self.data_version)]
-        slices = incremental_targets(self.ws.fields, cands, self.as_of)
-        if not any(t.incremental for t in targets):
+        groups = incremental_groups(self.ws.fields, cands, self.as_of)
+        if not groups:
             return None
         con.execute(f"CREATE OR REPLACE TEMP TABLE {self.affected} AS "
-                    f"{affected_sql(slices, self.key)}")
-        return con.execute(f"SELECT count(*) FROM {self.affected}").fetchone()[0]
+                    f"{affected_sql([slices for _group, slices in groups], self.key)}")
+        for g, (group, _slices) in enumerate(groups):
+            for t in group:
+                t.group = g
+        return con.execute(f"SELECT count(DISTINCT customer_id) FROM {self.affected}"
+                           ).fetchone()[0]
+
+    def affected_of(self, group: int) -> str:
+        """``SELECT customer_id`` of the customers an incremental group evaluates."""
+        return f"SELECT customer_id FROM temp.main.{self.affected} WHERE g = {int(group)}"
 
     def copy_old(self, con, segment_ids: list[int], targets: list[Target] = ()) -> None:
         """Copy stored members of ``segment_ids`` (inside a catalog read); of an incremental
         target, only those of the affected customers."""
-        part = [int(t.id) for t in targets if t.incremental]
+        part = [(int(t.id), t.group) for t in targets if t.incremental]
         if part:
+            # the members of an incremental target among its group's customers: a hash
+            # join on (group, customer), one pass over the stored members
+            seg = f"{self.affected}_seg"
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {seg} (segment_id INTEGER, g INTEGER)")
+            con.executemany(f"INSERT INTO {seg} VALUES (?, ?)", part)
+            whole = sorted(set(segment_ids) - {sid for sid, _g in part})
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE {self.old} AS "
                 "SELECT segment_id, customer_id FROM catalog.segment_members "
-                "WHERE list_contains(?, segment_id) AND (NOT list_contains(?, segment_id) OR "
-                f"customer_id IN (SELECT CAST(customer_id AS VARCHAR) FROM {self.affected}))",
-                [segment_ids, part])
+                "WHERE list_contains(?, segment_id) UNION ALL "
+                "SELECT m.segment_id, m.customer_id FROM catalog.segment_members m "
+                f"JOIN {seg} s ON s.segment_id = m.segment_id "
+                f"JOIN (SELECT CAST(customer_id AS VARCHAR) AS customer_id, g "
+                f"FROM {self.affected}) a ON a.g = s.g AND a.customer_id = m.customer_id",
+                [whole])
         else:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {self.old} AS "
                         "SELECT segment_id, customer_id FROM catalog.segment_members "
@@ -186,14 +207,19 @@ class Evaluation:
         affected customers); a target that fails is marked, the others go on (a failing
         shared query is retried one segment at a time)."""
         full = [t for t in targets if not t.incremental]
-        part = [t for t in targets if t.incremental]
         if full:
-            self._evaluate(con, full, ids, fresh, restrict=False)
-        if part:
-            self._evaluate(con, part, ids, fresh, restrict=True)
+            self._evaluate(con, full, ids, fresh, None)
+        groups: dict[int, list[Target]] = {}
+        for t in targets:
+            if t.incremental:
+                groups.setdefault(t.group, []).append(t)
+        for g, group in sorted(groups.items()):
+            self._evaluate(con, group, ids, fresh, self.affected_of(g))
 
     def _evaluate(self, con, targets: list[Target], ids: dict[str, int], fresh: set[str],
-                  restrict: bool) -> None:
+                  restrict: str | None) -> None:
+        """One query for ``targets``; ``restrict``: ``SELECT customer_id`` of the only
+        customers to evaluate."""
         c = self._compiler(con, self.as_of, ids, fresh)
         projs = [exp.alias_(exp.cast(c.customer_id(), "VARCHAR"), "customer_id")]
         if self.has_sub:
@@ -218,7 +244,7 @@ class Evaluation:
             return
         where = None
         if restrict:
-            who = f"SELECT customer_id FROM temp.main.{self.affected}"
+            who = restrict
             c.only = _parse(who)
             where = _parse(f"SELECT 1 WHERE c.customer_id IN ({who})").args["where"].this
         query = c.query(projs, where)
@@ -239,8 +265,8 @@ class Evaluation:
         cols = {t.id: f"f{i}" for i, t in enumerate(targets) if t in ok}
         self._evals.append((table, cols))
         self.tables.append(table)
-        if restrict:
-            self._restricted = table
+        for t in ok:
+            t.restricted = table if restrict else None
         # the new members; the flags of customers who left are read from the table later
         con.execute(f"INSERT INTO {self.state} " + " UNION ALL ".join(
             f"SELECT {int(t.id)}, customer_id, true, {cols[t.id]}, {sub} FROM {table} "
@@ -376,6 +402,9 @@ class Evaluation:
         affected new ones."""
         out: dict[int, dict] = {}
         part = {t.id: t for t in targets if t.incremental and t.evaluated}
+        by_table: dict[str, list[int]] = {}
+        for t in part.values():
+            by_table.setdefault(t.restricted, []).append(int(t.id))
         for sid, n, sub in con.execute(
                 f"SELECT segment_id, count(*) FILTER (WHERE member), "
                 f"count(*) FILTER (WHERE member AND sub) FROM {self.state} GROUP BY 1").fetchall():
@@ -388,11 +417,13 @@ class Evaluation:
             out[sid]["entered" if event == "enter" else "left"] = int(n)
         if part:
             sub = "e._sub" if self.has_sub else "false"
-            before = {sid: (int(n), int(s)) for sid, n, s in con.execute(
-                f"SELECT o.segment_id, count(*), count(*) FILTER (WHERE {sub}) "
-                f"FROM {self.old} o LEFT JOIN {self._restricted} e "
-                "ON e.customer_id = o.customer_id WHERE list_contains(?, o.segment_id) "
-                "GROUP BY 1", [list(part)]).fetchall()}
+            before = {}
+            for table, sids in by_table.items():
+                before.update({sid: (int(n), int(s)) for sid, n, s in con.execute(
+                    f"SELECT o.segment_id, count(*), count(*) FILTER (WHERE {sub}) "
+                    f"FROM {self.old} o LEFT JOIN {table} e "
+                    "ON e.customer_id = o.customer_id WHERE list_contains(?, o.segment_id) "
+                    "GROUP BY 1", [sids]).fetchall()})
             for sid, t in part.items():
                 s = out.setdefault(sid, {"customers": 0, "subscribed": 0 if self.has_sub
                                          else None, "entered": 0, "left": 0})

@@ -89,28 +89,41 @@ def cross_customer(tree) -> bool:
     return isinstance(tree, Derived) and tree.field != "lifecycle"
 
 
-def incremental_targets(registry, targets, now: dt.datetime) -> list[Slice]:
-    """Mark ``targets`` (not first refreshes, stored basis checked) that can be refreshed
-    from their last answer (``t.incremental``) and return the slices of them all: those
-    refreshed last as of the same instant are compiled together, and one by one only when
-    that fails."""
-    out: list[Slice] = []
-    by_prev: dict[dt.datetime, list] = {}
+def sources(registry, tree, params: dict, as_of: dt.datetime) -> frozenset | None:
+    """The passes (``o``, ``l``, ``e``) and derived tables (``lc``) a rule reads."""
+    c = Compiler(registry, as_of, params)
+    try:
+        c.predicate(tree)
+    except (SegjupyterError, ValueError, OverflowError):
+        return None
+    return frozenset({k[0] for k in c._terms} | (c._uses & {"lc"}))
+
+
+def incremental_groups(registry, targets, now: dt.datetime) -> list[tuple[list, list[Slice]]]:
+    """The ``targets`` (not first refreshes, stored basis checked) that can be refreshed
+    from their last answer, in groups evaluated together, each with the slices of its rules.
+
+    A group is the rules refreshed last as of the same instant that read the same tables:
+    rules over orders alone need not look at the customers whose order lines moved
+    (the lines pass is the costly one). Each group is compiled together, and its rules
+    one by one only when that fails."""
+    by_key: dict[tuple, list] = {}
     for t in targets:
-        if not cross_customer(t.tree):
-            by_prev.setdefault(t.last_as_of, []).append(t)
-    for prev, group in by_prev.items():
+        if cross_customer(t.tree):
+            continue
+        used = sources(registry, t.tree, t.params, now)
+        if used is not None:
+            by_key.setdefault((t.last_as_of, used), []).append(t)
+    out = []
+    for (prev, _used), group in by_key.items():
         found = time_slices(registry, [(t.tree, t.params) for t in group], prev, now)
         if found is not None:
-            out += found
-            for t in group:
-                t.incremental = True
+            out.append((group, found))
             continue
         for t in group if len(group) > 1 else ():
             found = time_slices(registry, [(t.tree, t.params)], prev, now)
             if found is not None:
-                out += found
-                t.incremental = True
+                out.append(([t], found))
     return out
 
 
@@ -118,25 +131,36 @@ def _instant(v) -> dt.datetime:
     return v if isinstance(v, dt.datetime) else start_of_day(v)
 
 
-def affected_sql(slices: list[Slice], key_type: str) -> str:
-    """``SELECT DISTINCT customer_id`` of the customers with a time value in ``slices``."""
-    by_col: dict[tuple[str, str], list[tuple[dt.datetime, dt.datetime]]] = {}
-    for table, col, lo, hi in slices:
-        by_col.setdefault((table, col), []).append((lo, hi))
+def affected_sql(groups: list[list[Slice]], key_type: str) -> str:
+    """``SELECT DISTINCT customer_id, g``: the customers with a time value in the slices of
+    group ``g`` (one scan per table for all groups)."""
+    by_table: dict[str, dict[int, dict[str, list]]] = {}
+    for g, slices in enumerate(groups):
+        for table, col, lo, hi in slices:
+            by_table.setdefault(table, {}).setdefault(g, {}).setdefault(col, []).append((lo, hi))
     parts = []
-    for (table, col), spans in sorted(by_col.items()):
-        merged: list[list[dt.datetime]] = []
-        for lo, hi in sorted(spans):
-            if merged and lo <= merged[-1][1] + dt.timedelta(microseconds=1):
-                merged[-1][1] = max(merged[-1][1], hi)
-            else:
-                merged.append([lo, hi])
-        cond = " OR ".join(f'"{col}" BETWEEN TIMESTAMP \'{lo.isoformat(sep=" ")}\' AND '
-                           f'TIMESTAMP \'{hi.isoformat(sep=" ")}\'' for lo, hi in merged)
-        parts.append(f'SELECT customer_id FROM "{table}" WHERE {cond}')
+    for table, per_group in sorted(by_table.items()):
+        conds = {g: " OR ".join(_spans(col, spans) for col, spans in sorted(cols.items()))
+                 for g, cols in per_group.items()}
+        flags = ", ".join(f"CASE WHEN {c} THEN {g} END" for g, c in sorted(conds.items()))
+        parts.append(f'SELECT customer_id, unnest([{flags}]) AS g FROM "{table}" WHERE '
+                     + " OR ".join(f"({c})" for c in conds.values()))
     if not parts:
-        return f"SELECT CAST(NULL AS {key_type}) AS customer_id WHERE false"
-    return ("SELECT DISTINCT customer_id FROM (" + " UNION ALL ".join(parts) + ")")
+        return f"SELECT CAST(NULL AS {key_type}) AS customer_id, 0 AS g WHERE false"
+    return ("SELECT DISTINCT customer_id, g FROM (" + " UNION ALL ".join(parts) +
+            ") WHERE g IS NOT NULL")
+
+
+def _spans(col: str, spans: list[tuple[dt.datetime, dt.datetime]]) -> str:
+    """``col BETWEEN a AND b OR ...`` of the merged spans."""
+    merged: list[list[dt.datetime]] = []
+    for lo, hi in sorted(spans):
+        if merged and lo <= merged[-1][1] + dt.timedelta(microseconds=1):
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    return " OR ".join(f'"{col}" BETWEEN TIMESTAMP \'{lo.isoformat(sep=" ")}\' AND '
+                       f'TIMESTAMP \'{hi.isoformat(sep=" ")}\'' for lo, hi in merged)
 
 
 def stored_basis(con, segment_ids: list[int]) -> dict[int, tuple[int, int, str]]:

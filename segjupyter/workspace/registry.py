@@ -95,12 +95,15 @@ class FieldRegistry:
 
     def __init__(self, customer: dict[str, Field], purchase: dict[str, Field],
                  unavailable: dict[str, str], tables: dict[str, int],
-                 event_types: tuple[str, ...] = ()):
+                 event_types: tuple[str, ...] = (),
+                 product_ids: tuple[int, int] | None = None):
         self.customer = customer
         self.purchase = purchase
         self.unavailable = unavailable  # field name -> reason
         self.tables = tables  # available table -> row count
         self.event_types = event_types
+        #: lowest and highest integer product id of the order lines (None: not integers)
+        self.product_ids = product_ids
 
     # -- building --------------------------------------------------------------------------
     @classmethod
@@ -165,7 +168,18 @@ class FieldRegistry:
         if "events" in tables:
             event_types = tuple(r[0] for r in con.execute(
                 "SELECT DISTINCT event_type FROM retail.events ORDER BY 1").fetchall())
-        return cls(customer, purchase, unavailable, tables, event_types)
+        product_ids = None
+        if "order_lines" in tables:
+            kind = con.execute(
+                "SELECT data_type FROM duckdb_columns() WHERE database_name = 'retail' AND "
+                "table_name = 'order_lines' AND column_name = 'product_id'").fetchone()
+            if kind and kind[0] in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT",
+                                    "USMALLINT", "UINTEGER", "UBIGINT"):
+                lo, hi = con.execute("SELECT min(product_id), max(product_id) "
+                                     "FROM retail.order_lines").fetchone()
+                if lo is not None:
+                    product_ids = (int(lo), int(hi))
+        return cls(customer, purchase, unavailable, tables, event_types, product_ids)
 
     # -- lookup ----------------------------------------------------------------------------
     def customer_field(self, name: str) -> Field:
