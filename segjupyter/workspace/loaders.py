@@ -64,7 +64,11 @@ def load_tables(storage: Storage, sources: dict, mapping: dict | None = None,
     data is then unchanged. ``progress`` is a :class:`~segjupyter.progress.Progress` mode
     (one step per table) or an open ``Progress`` to advance. ``release=True`` removes each
     source from ``sources`` once its table is written, so that a caller handing over its
-    only references (the demo build) frees those DataFrames early.
+    only references (the demo build) frees those DataFrames early. A source may also be a
+    function of no arguments returning one: it is called when the table is read, and for
+    ``events`` (the last table, nothing refers to it) only once the others are written, so
+    that a caller can make it then (the demo build makes its 25M events after the lines are
+    written and freed).
 
     >>> report = load_tables(ws.storage, {"customers": "c.csv", "orders": orders_df})
     """
@@ -157,9 +161,10 @@ class _LoadJob:
             if t not in final:
                 raise LoadError(f"{t} are required: give {t}=... (the workspace has none yet)")
         for t in LOAD_ORDER:
-            if t in sources:
+            if t in sources and not (t == "events" and callable(sources[t])):
                 self.current = t
-                self.staged[t] = self._stage_source(t, sources[t], final)
+                source = sources[t]() if callable(sources[t]) else sources[t]
+                self.staged[t] = self._stage_source(t, source, final)
         dirty = set(sources)
         for t in LOAD_ORDER:
             if t not in dirty and t in self.existing and any(
@@ -176,6 +181,8 @@ class _LoadJob:
         # against the parent already written
         for t in LOAD_ORDER:
             self.current = t
+            if t in sources and t not in self.staged:  # events made only now
+                self.staged[t] = self._stage_source(t, sources[t](), final)
             if t in self.staged:
                 self._validate_and_write(self.staged[t], final)
                 report.tables[t] = self._table_report(self.staged[t])
