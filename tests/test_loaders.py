@@ -457,3 +457,19 @@ def test_source_checks_prove_or_say_they_cannot():
     assert sc.unique_keys([np.array([1, 1, 2]), np.array([1, 2, 1])]) is True
     assert sc.unique_keys([np.array([1, 1, 2]), np.array([2, 2, 1])]) is False
     assert sc.int_column(pd.DataFrame({"x": [1.0]}), "x") is None
+
+
+def test_a_source_may_be_a_function_called_when_its_table_is_read(ws):
+    calls = []
+
+    def events():
+        calls.append("events")
+        return frames.events()
+
+    def orders():
+        calls.append("orders")
+        return frames.orders()
+
+    report = ws.load(customers=frames.customers(), orders=orders, events=events)
+    assert report.ok, report
+    assert calls == ["orders", "events"] and count(ws, "events") == 4
