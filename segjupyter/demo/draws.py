@@ -24,7 +24,7 @@ def search_right(table: np.ndarray, values: np.ndarray) -> np.ndarray:
     out = np.empty(len(values), dtype=np.int64)
     n = len(table)
     lo, hi = (float(table[0]), float(table[-1])) if n else (0.0, 0.0)
-    if n < 2 or not hi > lo or not np.isfinite(hi - lo):
+    if n <= 8 or not hi > lo or not np.isfinite(hi - lo):  # a few entries: as fast plain
         out[:] = np.searchsorted(table, values, side="right")
         return out
     size = 1 << max(10, min(18, (32 * n).bit_length()))

@@ -127,7 +127,10 @@ def draw_orders(rng: np.random.Generator, size: Size, cal: Calendar, pop: Popula
     fav = _favourites(rng, pop, products)
     product = _pick(rng, np.cumsum(products.popularity), L)
     loyal = np.flatnonzero(draws.below(rng, L, 0.45))
-    product[loyal] = fav[cust[line_order[loyal]], rng.integers(0, FAVOURITES, len(loyal))]
+    slot = cust[line_order[loyal]] * FAVOURITES  # fav[customer, k] of the flat array
+    slot += rng.integers(0, FAVOURITES, len(loyal))
+    product[loyal] = fav.ravel()[slot]
+    del slot
     del loyal, fav
     gift_season = ((month == 10) & (dom >= 20)) | ((month == 11) & (dom <= 24))
     gifted = np.flatnonzero(gift_season[line_order] & draws.below(rng, L, 0.20))
