@@ -40,7 +40,8 @@ def generate_dataset(size: str = "S", seed: int = 42, step=None, *,
 
     ``for_load=True`` (the build) gives the same rows, leaner, for the loader: orders, lines
     and events as Arrow tables with text as dictionary arrays, orders and lines in customer
-    order (the order they are stored in: the loader's sort then costs little), and the events
+    order (the order they are stored in: the loader's sort then costs little) with int32
+    line ids, and the events
     as a function that makes them when called (the loader calls it once the lines are
     written and freed)."""
     size, seed = check_size(size), check_seed(seed)
@@ -61,7 +62,9 @@ def generate_dataset(size: str = "S", seed: int = 42, step=None, *,
     table = to_arrow if for_load else to_frame
     out = {"customers": customers, "stores": stores.frame, "products": products.frame,
            "orders": table(orders.orders), "order_lines": table(orders.order_lines)}
-    orders.orders = orders.order_lines = None  # only the tables hold them now
+    # only the tables hold them now; the events need the orders' customers, instants and
+    # channels only
+    orders.orders = orders.order_lines = orders.total_cents = None
     registered = ((customers["registered_at"].to_numpy().astype("datetime64[s]")
                    - START_DAY.astype("datetime64[s]")).astype(np.int64))
     todo = [(streams[4], cal, pop, orders, customers["subscribed"].to_numpy(),
