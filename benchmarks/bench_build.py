@@ -41,9 +41,17 @@ def timed(fn):
 BUILD = """
 import re, sys, time
 from segjupyter.demo import build
-t = time.perf_counter()
+from segjupyter.progress import Progress
+steps, step = [], Progress.step
+def timed_step(self, message, n=1):
+    steps.append((time.perf_counter(), message))
+    step(self, message, n)
+Progress.step = timed_step
+t0 = time.perf_counter()
 build(sys.argv[1], size=sys.argv[2], seed=int(sys.argv[3]), force=True, progress=False).close()
-t = time.perf_counter() - t
+t = time.perf_counter() - t0
+for (a, _), (b, message) in zip([(t0, "")] + steps, steps):
+    print("step", f"{b - a:.2f}", message)
 hwm = re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read())
 print(t, int(hwm.group(1)) * 1024 if hwm else 0)
 """
@@ -65,8 +73,10 @@ def fresh_build(path: Path, size: str, seed: int) -> tuple[float, float]:
     out, _ = child.communicate()
     if child.returncode:
         raise RuntimeError(f"build failed (exit {child.returncode})")
-    seconds, hwm = out.strip().splitlines()[-1].split()
-    return float(seconds), float(hwm) or sampled
+    lines = out.strip().splitlines()
+    seconds, hwm = lines[-1].split()
+    steps = [line.split(" ", 2)[1:] for line in lines if line.startswith("step ")]
+    return float(seconds), float(hwm) or sampled, steps
 
 
 def folder_mb(path: Path) -> float:
@@ -104,7 +114,7 @@ def bench(size: str, seed: int, root: Path) -> dict:
 
     path = root / f"build-{size}"
     load_before = os.getloadavg()
-    t_build, peak = fresh_build(path, size, seed)
+    t_build, peak, steps = fresh_build(path, size, seed)
     ws, t_reuse = timed(lambda: build(path, size=size, seed=seed, progress=False))
     exact = ws.sql("""SELECT count(*) FROM orders o LEFT JOIN
                       (SELECT order_id, sum(amount) s FROM order_lines GROUP BY 1) l
@@ -113,7 +123,7 @@ def bench(size: str, seed: int, root: Path) -> dict:
     return {
         "size": size, "rows": rows, "generate": t_gen, "load": t_load, "build": t_build,
         "reuse": t_reuse, "duckdb_plain": t_duck, "parquet": t_parquet, "exact": exact,
-        "build_peak_gb": peak / 1e9, "build_load": load_before,
+        "build_peak_gb": peak / 1e9, "build_load": load_before, "build_steps": steps,
         "retail_mb": (path / "retail.duckdb").stat().st_size / 1e6,
         "plain_mb": (root / f"plain-{size}.duckdb").stat().st_size / 1e6,
         "parquet_mb": folder_mb(root / f"parquet-{size}"),
@@ -142,6 +152,8 @@ def main() -> None:
                   f"{r['build_peak_gb']:.2f} GB (load average before "
                   f"{', '.join(f'{x:.2f}' for x in r['build_load'])});  second call (reuse) "
                   f"{r['reuse'] * 1000:.0f} ms")
+            print("    steps: " + "; ".join(f"{m} {s} s" for s, m in r["build_steps"]))
+            print(f"    (after the last step: {r['build'] - sum(float(s) for s, _ in r['build_steps']):.2f} s)")
             print(f"  baseline: DuckDB CREATE TABLE AS, no validation  {r['duckdb_plain']:6.2f} s"
                   f"  -> load is {r['load'] / r['duckdb_plain']:.1f}x")
             print(f"  baseline: pyarrow write Parquet                  {r['parquet']:6.2f} s"

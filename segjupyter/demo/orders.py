@@ -158,37 +158,48 @@ def draw_orders(rng: np.random.Generator, size: Size, cal: Calendar, pop: Popula
     R = len(src)
 
     # -- all orders by time; ids follow time ------------------------------------------------
-    all_seconds = np.concatenate([seconds, r_seconds])
-    by_time = time_order(all_seconds)
-    all_seconds = all_seconds[by_time]
-    all_cust = np.concatenate([cust, cust[src]])[by_time]
-    all_store = np.concatenate([store_id, store_id[src]])[by_time]
-    all_channel = np.concatenate([channel, channel[src]])[by_time]
-    all_total = np.concatenate([total, -amount[src_line]])[by_time]
-    all_code = np.concatenate([code, np.full(R, -1)])[by_time]
-    del cust, store_id, channel, code, total, amount
-    # the order of the output rows: order ids, or customers (a stable sort keeps time order)
-    rows = time_order(all_cust) if by_customer else None
+    by_time = time_order(np.concatenate([seconds, r_seconds]))
 
-    def out(values):
-        return values if rows is None else values[rows]
+    def timed(values, returned):  # an order column in time (order id) order
+        return np.concatenate([values, returned])[by_time]
 
-    order_id = np.arange(1, P + R + 1, dtype=np.int64) if rows is None else rows + 1
+    all_seconds = timed(seconds, r_seconds)
+    all_cust = timed(cust, cust[src])
+    all_channel = timed(channel, channel[src])
+    all_total = timed(total, -amount[src_line])
+    # the output rows: by order id, or by customer (a stable sort keeps time order). Each
+    # output column is gathered once from the generated arrays, which are customer by
+    # customer: by_customer, nearly in sequence
+    if by_customer:
+        rows = time_order(all_cust)
+        pick = by_time[rows]
+        order_id = rows + 1
+        del rows
+    else:
+        pick = by_time
+        order_id = np.arange(1, P + R + 1, dtype=np.int64)
+
+    def out(values, returned, in_time_order=None):
+        if in_time_order is not None and not by_customer:
+            return in_time_order
+        return np.concatenate([values, returned])[pick]
+
     orders = {
         "order_id": order_id,
-        "customer_id": out(all_cust) + 1,
-        "store_id": out(all_store),
-        "ordered_at": to_timestamps(out(all_seconds)),
-        "total": out(all_total) / 100.0,
-        "offer_code": Coded(codes, out(all_code)),  # -1: no code
+        "customer_id": out(cust, cust[src], all_cust) + 1,
+        "store_id": out(store_id, store_id[src]),
+        "ordered_at": to_timestamps(out(seconds, r_seconds, all_seconds)),
+        "total": out(total, -amount[src_line], all_total) / 100.0,
+        "offer_code": Coded(codes, out(code, np.full(R, -1))),  # -1: no code
     }
+    del cust, store_id, channel, code, total, amount
 
     # lines by order: each order's lines are contiguous in the generated arrays (the returns'
     # one line after them all), so lay out their ranges in output order (the permutation a
     # stable argsort of the lines' output order gives, in O(n))
-    n_all = out(np.concatenate([n_lines, np.ones(R, dtype=n_lines.dtype)])[by_time])
-    first_line = out(np.concatenate([starts, L + np.arange(R)])[by_time])
-    del by_time, n_lines, starts
+    n_all = out(n_lines, np.ones(R, dtype=n_lines.dtype))
+    first_line = out(starts, L + np.arange(R))
+    del by_time, pick, n_lines, starts
     group_start = np.cumsum(n_all) - n_all
     line_no = np.arange(L + R, dtype=np.int64)
     line_no -= np.repeat(group_start, n_all)
