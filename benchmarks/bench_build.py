@@ -113,6 +113,7 @@ def bench(size: str, seed: int, root: Path) -> dict:
     del frames
 
     path = root / f"build-{size}"
+    os.sync()  # the baselines' files are written out first, not during the build
     load_before = os.getloadavg()
     t_build, peak, steps = fresh_build(path, size, seed)
     ws, t_reuse = timed(lambda: build(path, size=size, seed=seed, progress=False))

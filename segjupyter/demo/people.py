@@ -18,7 +18,7 @@ from .orders import Orders
 from .population import SOURCES, Population
 from .reference import (CHANNELS, CITIES, EMAIL_DOMAINS, FIRST_NAMES, LAST_NAMES, PHONE_PREFIX,
                         REFERENCE_DATE)
-from .text import labels
+from .text import Coded, labels
 
 #: Lifetime net spend (EUR) at which each loyalty tier starts.
 LOYALTY_TIERS = (("platinum", 2000), ("gold", 800), ("silver", 250), ("bronze", float("-inf")))
@@ -61,18 +61,19 @@ def _text(values: pa.Array, missing: np.ndarray | None = None):
 
 def _names(rng, pop: Population, female: np.ndarray):
     n = pop.n
-    country = np.array([CITIES[c][0] for c in CITIES])[pop.city]
+    countries = list(dict.fromkeys(CITIES[c][0] for c in CITIES))
+    country = np.array([countries.index(CITIES[c][0]) for c in CITIES], np.int8)[pop.city]
     first = np.empty(n, dtype=object)
     last = np.empty(n, dtype=object)
     first_a = np.empty(n, dtype=object)
     last_a = np.empty(n, dtype=object)
     for c, (fem, mal) in FIRST_NAMES.items():
         for names, mask in ((fem, female), (mal, ~female)):
-            who = np.flatnonzero((country == c) & mask)
+            who = np.flatnonzero((country == countries.index(c)) & mask)
             k = rng.integers(0, len(names), len(who))
             first[who] = np.asarray(names, dtype=object)[k]
             first_a[who] = np.asarray([_ascii(x) for x in names], dtype=object)[k]
-        who = np.flatnonzero(country == c)
+        who = np.flatnonzero(country == countries.index(c))
         surnames = np.asarray(LAST_NAMES[c], dtype=object)
         k1 = rng.integers(0, len(surnames), len(who))
         last[who] = surnames[k1]
@@ -81,7 +82,7 @@ def _names(rng, pop: Population, female: np.ndarray):
             two = rng.random(len(who)) < 0.7
             k2 = rng.integers(0, len(surnames), int(two.sum()))
             last[who[two]] = last[who[two]] + " " + surnames[k2]
-    return country, first, last, first_a, last_a
+    return Coded(countries, country), first, last, first_a, last_a
 
 
 def _birth_dates(rng, pop: Population) -> pd.Series:
@@ -160,7 +161,7 @@ def make_customers(rng: np.random.Generator, pop: Population, orders: Orders) ->
             hi = mid
     subscribed = u < (1 / (1 + np.exp(-(lo + slope))))[x_of]
     tier = np.select([spend >= t for _, t in LOYALTY_TIERS[:-1]],
-                     [name for name, _ in LOYALTY_TIERS[:-1]], LOYALTY_TIERS[-1][0])
+                     range(len(LOYALTY_TIERS) - 1), len(LOYALTY_TIERS) - 1)
 
     return pd.DataFrame({
         "customer_id": ids,
@@ -171,12 +172,12 @@ def make_customers(rng: np.random.Generator, pop: Population, orders: Orders) ->
         "birth_date": _birth_dates(rng, pop),
         "gender": pd.array(gender, dtype="str"),
         "city": labels(list(CITIES), pop.city),
-        "country": pd.array(country.astype(object), dtype="str"),
+        "country": country.labels(),
         "postal_code": postal,
         "registered_at": to_timestamps(registered),
         "customer_type": labels(("individual", "business"), pop.business.astype(np.int8)),
         "source": labels(SOURCES, pop.source),
         "subscribed": subscribed,
-        "loyalty_tier": pd.array(tier.astype(object), dtype="str"),
+        "loyalty_tier": labels([name for name, _ in LOYALTY_TIERS], tier),
         "preferred_channel": labels(CHANNELS, pop.channel),
     })
