@@ -154,7 +154,8 @@ def main() -> None:
                   f"{', '.join(f'{x:.2f}' for x in r['build_load'])});  second call (reuse) "
                   f"{r['reuse'] * 1000:.0f} ms")
             print("    steps: " + "; ".join(f"{m} {s} s" for s, m in r["build_steps"]))
-            print(f"    (after the last step: {r['build'] - sum(float(s) for s, _ in r['build_steps']):.2f} s)")
+            rest = r["build"] - sum(float(s) for s, _ in r["build_steps"])
+            print(f"    (after the last step: {rest:.2f} s)")
             print(f"  baseline: DuckDB CREATE TABLE AS, no validation  {r['duckdb_plain']:6.2f} s"
                   f"  -> load is {r['load'] / r['duckdb_plain']:.1f}x")
             print(f"  baseline: pyarrow write Parquet                  {r['parquet']:6.2f} s"

@@ -52,8 +52,8 @@ def load_tables(storage: Storage, sources: dict, mapping: dict | None = None,
                 strict: bool = False, progress="auto", release: bool = False) -> LoadReport:
     """Validate ``sources`` ({table: source}) and make them the workspace's retail data.
 
-    A source is a pandas DataFrame or pyarrow Table, a CSV path (.csv / .tsv / .txt, read as text so bad values
-    can be reported), a Parquet path (.parquet / .pq), or an existing DuckDB table written
+    A source is a pandas DataFrame or pyarrow Table, a CSV path (.csv / .tsv / .txt, read as
+    text so bad values can be reported), a Parquet path (.parquet / .pq), or an existing DuckDB table written
     ``("duckdb", "/path/file.duckdb", "table")`` or ``"duckdb:/path/file.duckdb:table"``.
     ``mapping`` renames source columns: ``{"orders": {"ticket": "order_id"}}`` for one table,
     ``{"ticket": "order_id"}`` for all. Ids are BIGINT when every id of the key is an integer,
@@ -64,7 +64,7 @@ def load_tables(storage: Storage, sources: dict, mapping: dict | None = None,
     data is then unchanged. ``progress`` is a :class:`~segjupyter.progress.Progress` mode
     (one step per table) or an open ``Progress`` to advance. ``release=True`` removes each
     source from ``sources`` once its table is written, so that a caller handing over its
-    only references (the demo build) frees those DataFrames early. A source may also be a
+    only references (the demo build) frees those tables early. A source may also be a
     function of no arguments returning one: it is called when the table is read, and for
     ``events`` (the last table, nothing refers to it) only once the others are written, so
     that a caller can make it then (the demo build makes its 25M events after the lines are

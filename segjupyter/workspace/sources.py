@@ -54,8 +54,8 @@ def literal(text: str) -> str:
 def open_source(con: duckdb.DuckDBPyConnection, table: str, source, retail_path: Path) -> Source:
     """Make ``source`` readable by SQL on ``con``.
 
-    Accepted: a pandas DataFrame or a pyarrow Table; a path (``str`` or ``Path``) ending in .csv / .tsv / .txt
-    (optionally .gz / .zst) or .parquet / .pq; a DuckDB table as the tuple
+    Accepted: a pandas DataFrame or a pyarrow Table; a path (``str`` or ``Path``) ending in
+    .csv / .tsv / .txt (optionally .gz / .zst) or .parquet / .pq; a DuckDB table as the tuple
     ``("duckdb", "/path/file.duckdb", "table")`` or the text
     ``"duckdb:/path/file.duckdb:table"``.
     """
