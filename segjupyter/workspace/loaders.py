@@ -53,8 +53,9 @@ def load_tables(storage: Storage, sources: dict, mapping: dict | None = None,
     """Validate ``sources`` ({table: source}) and make them the workspace's retail data.
 
     A source is a pandas DataFrame or pyarrow Table, a CSV path (.csv / .tsv / .txt, read as
-    text so bad values can be reported), a Parquet path (.parquet / .pq), or an existing DuckDB table written
-    ``("duckdb", "/path/file.duckdb", "table")`` or ``"duckdb:/path/file.duckdb:table"``.
+    text so bad values can be reported), a Parquet path (.parquet / .pq), or an existing
+    DuckDB table written ``("duckdb", "/path/file.duckdb", "table")`` or
+    ``"duckdb:/path/file.duckdb:table"``.
     ``mapping`` renames source columns: ``{"orders": {"ticket": "order_id"}}`` for one table,
     ``{"ticket": "order_id"}`` for all. Ids are BIGINT when every id of the key is an integer,
     VARCHAR otherwise. ``order_lines`` may omit ``line_no`` (numbered in source order) and
