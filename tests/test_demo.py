@@ -272,6 +272,51 @@ def test_loaded_demo_is_exact_and_complete(demo_ws_path, frames):
     assert {"loyalty_tier", "preferred_channel"} <= set(ws.fields.customer)
 
 
+def test_build_stores_exactly_the_generated_rows(demo_ws_path, frames):
+    """build() hands the loader Arrow tables in customer order and makes the events late:
+    the stored rows are still exactly generate()'s, and orders and lines are stored by
+    customer."""
+    ws = sj.open(demo_ws_path)
+    keys = {"orders": "order_id", "order_lines": "order_id, line_no",
+            "events": "customer_id, occurred_at, event_type, properties"}
+    for t, key in keys.items():
+        stored = ws.sql(f"SELECT * FROM {t} ORDER BY {key}").df()
+        given = frames[t].sort_values([k.strip() for k in key.split(",")], kind="stable")
+        for col in given.columns:
+            a, b = stored[col].to_numpy(), given[col].to_numpy()
+            if col in ("total", "unit_price", "amount"):
+                a, b = cents(a), cents(b)
+            assert (pd.isna(a) == pd.isna(b)).all() and (a[~pd.isna(b)] == b[~pd.isna(b)]).all(), \
+                (t, col)
+        if t != "events":
+            by_rowid = ws.sql(f"SELECT customer_id FROM {t} ORDER BY rowid").df()["customer_id"]
+            assert by_rowid.is_monotonic_increasing, t
+
+
+def test_fast_draws_equal_numpy():
+    from segjupyter.demo import draws
+
+    rng = np.random.default_rng(3)
+    tables = [np.cumsum(rng.random(2000)), np.array([0.0, 0.0, 1.0, 1.0, 1.0, 2.5]),
+              np.cumsum(np.full(24, 1 / 24))]
+    for table in tables:
+        values = np.concatenate([rng.random(600_000) * table[-1] * 1.2 - 0.1, table,
+                                 np.nextafter(table, -np.inf), np.nextafter(table, np.inf)])
+        assert (draws.search_right(table, values)
+                == np.searchsorted(table, values, side="right")).all()
+    a, b = np.random.default_rng(9), np.random.default_rng(9)
+    p = [0.78, 0.15, 0.04, 0.02, 0.01]
+    n = draws.CHUNK * 2 + 17  # several chunks
+    assert (draws.choice(a, np.array([1, 2, 3, 4, 6]), n, p)
+            == b.choice(np.array([1, 2, 3, 4, 6]), n, p=p)).all()
+    cdf = np.cumsum(np.arange(1.0, 50.0))
+    cdf /= cdf[-1]
+    assert (draws.pick(a, cdf, n)
+            == np.minimum(np.searchsorted(cdf, b.random(n), side="right"), len(cdf) - 1)).all()
+    assert (draws.below(a, n, 0.3) == (b.random(n) < 0.3)).all()
+    assert a.random() == b.random()  # the streams stay in step
+
+
 def test_print_shows_counts_and_date_range(demo_ws_path, frames, capsys):
     ws = sj.open(demo_ws_path)
     print(ws)

@@ -399,3 +399,77 @@ def test_reopened_workspace_keeps_loaded_data(loaded_ws):
         assert count(again, "order_lines") == len(frames.LINES)
     finally:
         again.close()
+
+
+# -- in-memory sources: Arrow tables, checks answered in NumPy ------------------------------
+
+def test_arrow_table_sources_load_like_dataframes(ws):
+    import pyarrow as pa
+
+    tables = {n: pa.Table.from_pandas(f, preserve_index=False)
+              for n, f in frames.all_tables().items()}
+    orders = frames.orders()
+    orders.loc[3, "customer_id"] = 99  # an order of an unknown customer
+    tables["orders"] = pa.Table.from_pandas(orders, preserve_index=False)
+    report = ws.load(**tables)
+    assert count(ws, "orders") == 9 and count(ws, "events") == 4
+    count_, rows = reason_rows(report, "orders", "unknown_reference", "customer_id")
+    assert (count_, rows) == (1, [4])
+    assert report.rejected("orders")["customer_id"].tolist() == [99]
+    assert report["orders"].source == "Arrow table (10 rows)"
+
+
+@pytest.mark.parametrize("ids", [[7, 8, 7], [1, 10**12, 1]])  # dense ids, and ids too spread
+def test_integer_duplicates_of_in_memory_sources_are_still_rejected(ws, ids):
+    customers = pd.DataFrame({"customer_id": ids, "first_name": ["a", "b", "c"]})
+    lines = frames.order_lines()
+    lines.loc[1, "line_no"] = 1  # (100, 1) twice
+    report = ws.load(customers=customers,
+                     orders=minimal_orders([100, 101], [ids[0], ids[1]]),
+                     order_lines=lines[lines["order_id"].isin([100, 101])],
+                     products=frames.products())
+    assert reason_rows(report, "customers", "duplicate_id") == (1, [3])
+    assert reason_rows(report, "order_lines", "duplicate_id") == (1, [2])
+    assert ws.sql("SELECT first_name FROM customers WHERE customer_id = ?", [ids[0]]
+                  ).scalar() == "a"
+
+
+def test_orders_and_lines_are_stored_by_customer_in_any_source_order(ws):
+    shuffled = frames.orders().sample(frac=1.0, random_state=3).reset_index(drop=True)
+    lines = frames.order_lines().sample(frac=1.0, random_state=4).reset_index(drop=True)
+    ws.load(customers=frames.customers(), orders=shuffled, order_lines=lines,
+            products=frames.products())
+    for t in ("orders", "order_lines"):
+        stored = [r[0] for r in ws.sql(f"SELECT customer_id FROM {t} ORDER BY rowid"
+                                       ).fetchall()]
+        assert stored == sorted(stored), t
+
+
+def test_source_checks_prove_or_say_they_cannot():
+    import numpy as np
+
+    from segjupyter.workspace import source_checks as sc
+
+    a = np.array([5, 3, 9])
+    assert sc.unique_keys([a]) is True
+    assert sc.unique_keys([np.array([5, 3, 5])]) is False
+    assert sc.unique_keys([np.array([1, 2**40])]) is None  # too spread for a bitmap
+    assert sc.unique_keys([np.array([1, 1, 2]), np.array([1, 2, 1])]) is True
+    assert sc.unique_keys([np.array([1, 1, 2]), np.array([2, 2, 1])]) is False
+    assert sc.int_column(pd.DataFrame({"x": [1.0]}), "x") is None
+
+
+def test_a_source_may_be_a_function_called_when_its_table_is_read(ws):
+    calls = []
+
+    def events():
+        calls.append("events")
+        return frames.events()
+
+    def orders():
+        calls.append("orders")
+        return frames.orders()
+
+    report = ws.load(customers=frames.customers(), orders=orders, events=events)
+    assert report.ok, report
+    assert calls == ["orders", "events"] and count(ws, "events") == 4

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .draws import pick, search_right
 from .reference import (APP_LAUNCH, HOUR_WEIGHTS, MONTH_FACTOR, REFERENCE_DATE, START_DATE,
                         WEEKDAY_FACTOR)
 
@@ -80,13 +81,13 @@ class Calendar:
         c = self.cum[curve]
         lo, hi = c[a], c[e]
         u = lo + rng.random(len(a)) * (hi - lo)
-        day = np.searchsorted(c, u, side="right") - 1
+        day = search_right(c, u) - 1
         return np.clip(day, a, e - 1)
 
     def draw_seconds_of_day(self, rng, channel: str, n: int) -> np.ndarray:
         """Seconds after midnight, with the channel's hour-of-day shape."""
-        hour = np.searchsorted(self.hour_cdf[channel], rng.random(n), side="right")
-        return np.minimum(hour, 23) * 3600 + rng.integers(0, 3600, n)
+        hour = pick(rng, self.hour_cdf[channel], n)  # at most 23
+        return hour * 3600 + rng.integers(0, 3600, n)
 
 
 def time_order(seconds: np.ndarray) -> np.ndarray:
@@ -105,6 +106,7 @@ def time_order(seconds: np.ndarray) -> np.ndarray:
 
 def to_timestamps(seconds: np.ndarray) -> np.ndarray:
     """Seconds from the start -> ``datetime64[us]`` (capped at the reference date)."""
-    s = np.minimum(seconds, END_SECOND)
-    return (START_DAY.astype("datetime64[s]") + s.astype("timedelta64[s]")).astype(
-        "datetime64[us]")
+    us = np.minimum(seconds, END_SECOND).astype(np.int64, copy=False)  # new: changed in place
+    us += int(START_DAY.astype("datetime64[s]").astype(np.int64))
+    us *= 1_000_000
+    return us.view("datetime64[us]")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from ..errors import SegjupyterError
 from .calendar import START_DAY, Calendar
@@ -13,6 +12,7 @@ from .orders import draw_orders
 from .people import make_customers
 from .population import draw_population
 from .reference import SIZES
+from .text import to_arrow, to_frame
 
 
 def check_size(size: str) -> str:
@@ -33,8 +33,16 @@ def check_seed(seed) -> int:
 GENERATE_STEPS = 4
 
 
-def generate_dataset(size: str = "S", seed: int = 42, step=None) -> dict[str, pd.DataFrame]:
-    """The demo frames; ``step(message)`` is called after each of the GENERATE_STEPS parts."""
+def generate_dataset(size: str = "S", seed: int = 42, step=None, *,
+                     for_load: bool = False) -> dict:
+    """The demo frames; ``step(message)`` is called after each of the GENERATE_STEPS parts.
+
+    ``for_load=True`` (the build) gives the same rows, leaner, for the loader: orders, lines
+    and events as Arrow tables with text as dictionary arrays, orders and lines in customer
+    order (the order they are stored in: the loader's sort then costs little) with int32
+    line ids, and the events
+    as a function that makes them when called (the loader calls it once the lines are
+    written and freed)."""
     size, seed = check_size(size), check_seed(seed)
     step = step or (lambda message: None)
     spec = SIZES[size]
@@ -45,18 +53,31 @@ def generate_dataset(size: str = "S", seed: int = 42, step=None) -> dict[str, pd
     products = make_products(streams[0], spec.products)
     pop = draw_population(streams[1], spec, cal, stores)
     step(f"{spec.customers:,} customers drawn")
-    orders = draw_orders(streams[2], spec, cal, pop, stores, products)
-    step(f"{len(orders.orders):,} orders, {len(orders.order_lines):,} lines")
+    orders = draw_orders(streams[2], spec, cal, pop, stores, products, by_customer=for_load)
+    step(f"{len(orders.orders['order_id']):,} orders, "
+         f"{len(orders.order_lines['order_id']):,} lines")
     customers = make_customers(streams[3], pop, orders)
     step("customer details")
+    table = to_arrow if for_load else to_frame
+    out = {"customers": customers, "stores": stores.frame, "products": products.frame,
+           "orders": table(orders.orders), "order_lines": table(orders.order_lines)}
+    # only the tables hold them now; the events need the orders' customers, instants and
+    # channels only
+    orders.orders = orders.order_lines = orders.total_cents = None
     registered = ((customers["registered_at"].to_numpy().astype("datetime64[s]")
                    - START_DAY.astype("datetime64[s]")).astype(np.int64))
-    events = make_events(streams[4], cal, pop, orders,
-                         subscribed=customers["subscribed"].to_numpy(),
-                         has_email=customers["email"].notna().to_numpy(),
-                         registered=registered,
-                         skus=products.frame["sku"].to_numpy(dtype=object),
-                         popularity=products.popularity)
-    step(f"{len(events):,} events")
-    return {"customers": customers, "stores": stores.frame, "products": products.frame,
-            "orders": orders.orders, "order_lines": orders.order_lines, "events": events}
+    todo = [(streams[4], cal, pop, orders, customers["subscribed"].to_numpy(),
+             customers["email"].notna().to_numpy(), registered,
+             products.frame["sku"].to_numpy(dtype=object), products.popularity)]
+
+    def events():
+        rng, cal_, pop_, orders_, subscribed, has_email, reg, skus, popularity = todo.pop()
+        columns = make_events(rng, cal_, pop_, orders_, subscribed=subscribed,
+                              has_email=has_email, registered=reg, skus=skus,
+                              popularity=popularity)
+        step(f"{len(columns['customer_id']):,} events")
+        return table(columns)
+
+    # made once; the function lets go of the orders' arrays when it has run
+    out["events"] = events if for_load else events()
+    return out

@@ -5,12 +5,12 @@ starts with a visit. Total events stay around 2-3 times the orders."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from .calendar import DAY, N_DAYS, START_DAY, Calendar, time_order, to_timestamps
+from .draws import pick
 from .orders import Orders
 from .population import APP, STORE, Population
-from .text import labels
+from .text import Coded
 
 SENT_PER_ORDER = 0.6      # e-mails sent, relative to the number of orders
 BROWSE_PER_ORDER = 0.4    # visits without an order, relative to online orders
@@ -42,8 +42,9 @@ def _campaigns() -> list[tuple[int, str]]:
 
 def make_events(rng: np.random.Generator, cal: Calendar, pop: Population, orders: Orders,
                 subscribed: np.ndarray, has_email: np.ndarray, registered: np.ndarray,
-                skus: np.ndarray, popularity: np.ndarray) -> pd.DataFrame:
-    """``registered`` holds registration instants in seconds from the start."""
+                skus: np.ndarray, popularity: np.ndarray) -> dict:
+    """The events' columns, in time order; ``registered`` holds registration instants in
+    seconds from the start."""
     engagement = np.argsort(np.argsort(pop.propensity)) / max(pop.n - 1, 1)
     parts_c, parts_t, parts_k, parts_p = [], [], [], []
     # event types and properties are codes into these vocabularies until the very end
@@ -71,6 +72,7 @@ def make_events(rng: np.random.Generator, cal: Calendar, pop: Population, orders
         sent_t.append(np.full(len(who), t, dtype=np.int64) + rng.integers(0, 900, len(who)))
         sent_p.append(np.full(len(who), k, dtype=np.int32))
     sc, st, sp = np.concatenate(sent_c), np.concatenate(sent_t), np.concatenate(sent_p)
+    del sent_c, sent_t, sent_p
     add(sc, st, "email_sent", sp)
     opened = rng.random(len(sc)) < 0.08 + 0.35 * engagement[sc]
     oc, ot, op = sc[opened], st[opened] + (rng.exponential(5 * 3600, int(opened.sum()))
@@ -99,19 +101,25 @@ def make_events(rng: np.random.Generator, cal: Calendar, pop: Population, orders
     pages = 1 + rng.poisson(0.4, len(visit_c))
     pv_of = np.repeat(np.arange(len(visit_c)), pages)
     pv_t = visit_t[pv_of] + rng.integers(20, 240, len(pv_of))
-    prod = np.minimum(np.searchsorted(np.cumsum(popularity), rng.random(len(pv_of)),
-                                      side="right"), len(skus) - 1)
+    prod = pick(rng, np.cumsum(popularity), len(pv_of))
     add(visit_c[pv_of], pv_t, "page_view", (page0 + prod).astype(np.int32))
+    # 25M events at L: let go of the parts as soon as they are joined
+    del sc, st, sp, oc, ot, op, opened, clicked, vc, vt, vch, bc, bday, bch, bt
+    del visit_c, visit_t, visit_p, pages, pv_of, pv_t, prod
 
-    cust = np.concatenate(parts_c)
-    sec = np.concatenate(parts_t)
-    kind = np.concatenate(parts_k)
-    props = np.concatenate(parts_p)
+    def joined(parts):
+        out = np.concatenate(parts)
+        parts.clear()
+        return out
+
+    cust, sec, kind, props = joined(parts_c), joined(parts_t), joined(parts_k), joined(parts_p)
     keep = (sec <= cal.end_second) & (sec >= registered[cust])
-    order = np.flatnonzero(keep)[time_order(sec[keep])]
-    return pd.DataFrame({
+    order = np.flatnonzero(keep)
+    del keep
+    order = order[time_order(sec[order])]
+    return {
         "customer_id": cust[order] + 1,
-        "event_type": labels(KINDS, kind[order]),
+        "event_type": Coded(KINDS, kind[order]),
         "occurred_at": to_timestamps(sec[order]),
-        "properties": labels(props_vocab, props[order]),
-    })
+        "properties": Coded(props_vocab, props[order]),
+    }

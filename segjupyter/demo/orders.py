@@ -5,6 +5,12 @@ order falls on their acquisition day, the others on days drawn from the channel'
 inside the customer's active span. Lines pick the customer's favourite products or popular
 ones (gift boxes before Christmas); offer codes discount every line; a few orders are later
 returned (a negative order repeating one line).
+
+The tables come out as columns (:func:`~segjupyter.demo.text.to_frame` /
+:func:`~segjupyter.demo.text.to_arrow` make DataFrames or Arrow tables of them), by order id
+(time order), or ``by_customer`` (each customer's orders together, in time order, and lines
+likewise: the order the loader stores them in, so its sort has little to do; the same rows
+either way, the lines' ids then as int32).
 """
 
 from __future__ import annotations
@@ -12,13 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
+from . import draws
 from .calendar import DAY, Calendar, black_fridays, time_order, to_timestamps
 from .catalogue import Products, Stores
 from .population import APP, STORE, WEB, Population
 from .reference import CHANNELS, OFFER_CODES, REFERENCE_DATE, START_DATE, Size
-from .text import labels
+from .text import Coded
 
 RETURN_RATE = 0.003
 FAVOURITES = 4
@@ -26,16 +32,15 @@ FAVOURITES = 4
 
 @dataclass
 class Orders:
-    orders: pd.DataFrame
-    order_lines: pd.DataFrame
-    customer: np.ndarray     # customer index of each order (orders frame order)
+    orders: dict             # column name -> array or Coded
+    order_lines: dict
+    customer: np.ndarray     # customer index of each order, in order id (time) order
     seconds: np.ndarray      # order instant, seconds from the start
     channel: np.ndarray      # STORE / WEB / APP
     total_cents: np.ndarray
 
 
-def _pick(rng, cdf: np.ndarray, n: int) -> np.ndarray:
-    return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(cdf) - 1)
+_pick = draws.pick
 
 
 def _favourites(rng, pop: Population, products: Products) -> np.ndarray:
@@ -54,7 +59,7 @@ def _favourites(rng, pop: Population, products: Products) -> np.ndarray:
 
 
 def draw_orders(rng: np.random.Generator, size: Size, cal: Calendar, pop: Population,
-                stores: Stores, products: Products) -> Orders:
+                stores: Stores, products: Products, by_customer: bool = False) -> Orders:
     # -- how many orders, whose, on which channel ----------------------------------------
     weight = pop.propensity * cal.mass("all", pop.start, pop.end) * pop.buyer
     n_buyers = int(pop.buyer.sum())
@@ -113,26 +118,31 @@ def draw_orders(rng: np.random.Generator, size: Size, cal: Calendar, pop: Popula
     del rules, mask, a, day
 
     # -- lines -----------------------------------------------------------------------------
+    # 30M lines at L: per-order flags are repeated per line (not per-line copies of order
+    # columns), uniforms are drawn in chunks (draws.py) and products computed in place
     n_lines = 1 + rng.poisson(1.9, P) + np.where(pop.business[cust], rng.poisson(2.0, P), 0)
     n_lines = np.minimum(n_lines, 12)
     L = int(n_lines.sum())
     line_order = np.repeat(np.arange(P, dtype=np.int32), n_lines)
     fav = _favourites(rng, pop, products)
     product = _pick(rng, np.cumsum(products.popularity), L)
-    loyal_pick = rng.random(L) < 0.45
-    product[loyal_pick] = fav[cust[line_order[loyal_pick]],
-                              rng.integers(0, FAVOURITES, int(loyal_pick.sum()))]
-    del loyal_pick, fav
-    lm, ld = month[line_order], dom[line_order]
-    gift_season = ((lm == 10) & (ld >= 20)) | ((lm == 11) & (ld <= 24))
-    del lm, ld
-    gifted = gift_season & (rng.random(L) < 0.20)
+    loyal = np.flatnonzero(draws.below(rng, L, 0.45))
+    slot = cust[line_order[loyal]] * FAVOURITES  # fav[customer, k] of the flat array
+    slot += rng.integers(0, FAVOURITES, len(loyal))
+    product[loyal] = fav.ravel()[slot]
+    del slot
+    del loyal, fav
+    gift_season = ((month == 10) & (dom >= 20)) | ((month == 11) & (dom <= 24))
+    gifted = np.flatnonzero(gift_season[line_order] & draws.below(rng, L, 0.20))
     del gift_season
-    product[gifted] = products.gifts[rng.integers(0, len(products.gifts), int(gifted.sum()))]
+    product[gifted] = products.gifts[rng.integers(0, len(products.gifts), len(gifted))]
     del gifted
-    qty = rng.choice(np.array([1, 2, 3, 4, 6]), L, p=[0.78, 0.15, 0.04, 0.02, 0.01])
-    qty = np.where(pop.business[cust[line_order]], qty * rng.integers(2, 5, L), qty)
-    unit = (products.price_cents[product] * (100 - pct[line_order]) + 50) // 100
+    qty = draws.choice(rng, np.array([1, 2, 3, 4, 6]), L, [0.78, 0.15, 0.04, 0.02, 0.01])
+    np.multiply(qty, rng.integers(2, 5, L), out=qty, where=pop.business[cust][line_order])
+    unit = products.price_cents[product]
+    unit *= (100 - pct)[line_order]
+    unit += 50
+    unit //= 100
     del line_order
     amount = qty * unit
     starts = np.cumsum(n_lines) - n_lines
@@ -148,46 +158,83 @@ def draw_orders(rng: np.random.Generator, size: Size, cal: Calendar, pop: Popula
     R = len(src)
 
     # -- all orders by time; ids follow time ------------------------------------------------
-    all_seconds = np.concatenate([seconds, r_seconds])
-    by_time = time_order(all_seconds)
-    all_cust = np.concatenate([cust, cust[src]])[by_time]
-    all_store = np.concatenate([store_id, store_id[src]])[by_time]
-    all_channel = np.concatenate([channel, channel[src]])[by_time]
-    all_total = np.concatenate([total, -amount[src_line]])[by_time]
-    all_code = np.concatenate([code, np.full(R, -1)])[by_time]
-    del cust, store_id, channel, code, total, amount
-    orders = pd.DataFrame({
-        "order_id": np.arange(1, P + R + 1, dtype=np.int64),
-        "customer_id": all_cust + 1,
-        "store_id": all_store,
-        "ordered_at": to_timestamps(all_seconds[by_time]),
-        "total": all_total / 100.0,
-        "offer_code": labels(codes, all_code),  # -1: no code
-    })
+    by_time = time_order(np.concatenate([seconds, r_seconds]))
 
-    # lines by order id: each order's lines are contiguous, so lay out their ranges in time
-    # order (the permutation a stable argsort of the lines' order ids gives, in O(n))
-    n_all = np.concatenate([n_lines, np.ones(R, dtype=n_lines.dtype)])[by_time]
-    first_line = np.concatenate([starts, L + np.arange(R)])[by_time]
+    def timed(values, returned):  # an order column in time (order id) order
+        return np.concatenate([values, returned])[by_time]
+
+    all_seconds = timed(seconds, r_seconds)
+    all_cust = timed(cust, cust[src])
+    all_channel = timed(channel, channel[src])
+    all_total = timed(total, -amount[src_line])
+    # the output rows: by order id, or by customer (a stable sort keeps time order). Each
+    # output column is gathered once from the generated arrays, which are customer by
+    # customer: by_customer, nearly in sequence
+    if by_customer:
+        rows = time_order(all_cust)
+        pick = by_time[rows]
+        order_id = rows + 1
+        del rows
+    else:
+        pick = by_time
+        order_id = np.arange(1, P + R + 1, dtype=np.int64)
+
+    def out(values, returned, in_time_order=None):
+        if in_time_order is not None and not by_customer:
+            return in_time_order
+        return np.concatenate([values, returned])[pick]
+
+    orders = {
+        "order_id": order_id,
+        "customer_id": out(cust, cust[src], all_cust) + 1,
+        "store_id": out(store_id, store_id[src]),
+        "ordered_at": to_timestamps(out(seconds, r_seconds, all_seconds)),
+        "total": out(total, -amount[src_line], all_total) / 100.0,
+        "offer_code": Coded(codes, out(code, np.full(R, -1))),  # -1: no code
+    }
+    del cust, store_id, channel, code, total, amount
+
+    # lines by order: each order's lines are contiguous in the generated arrays (the returns'
+    # one line after them all), so lay out their ranges in output order (the permutation a
+    # stable argsort of the lines' output order gives, in O(n))
+    n_all = out(n_lines, np.ones(R, dtype=n_lines.dtype))
+    first_line = out(starts, L + np.arange(R))
+    del by_time, pick, n_lines, starts
     group_start = np.cumsum(n_all) - n_all
-    line_no = np.arange(L + R) - np.repeat(group_start, n_all)
-    line_sort = np.repeat(first_line, n_all) + line_no
-    oid = np.repeat(np.arange(1, P + R + 1, dtype=np.int64), n_all)
-    del n_all, first_line, group_start
+    line_no = np.arange(L + R, dtype=np.int64)
+    line_no -= np.repeat(group_start, n_all)
+    line_sort = np.repeat(first_line, n_all)
+    line_sort += line_no
+    # by_customer (for the loader): the lines' ids as int32, 240 MB less at L (loaded as
+    # BIGINT all the same)
+    ids = np.int32 if by_customer and P + R < 2**31 else np.int64
+    oid = np.repeat(order_id.astype(ids, copy=False), n_all)
+    # a return's line is its order's only line: taken from the returned arrays
+    returns = first_line >= L
+    ret_at, ret_of = group_start[returns], first_line[returns] - L
+    line_sort[ret_at] = 0
+    del n_all, first_line, group_start, returns
 
     def by_order(values, returned):
-        return np.concatenate([values, returned])[line_sort]
+        laid = values[line_sort]
+        laid[ret_at] = returned[ret_of]
+        return laid
 
     l_qty = by_order(qty, -qty[src_line]).astype(np.int32)
     del qty
     l_unit = by_order(unit, unit[src_line])
     del unit
-    order_lines = pd.DataFrame({
+    l_product = by_order(product, product[src_line])
+    del product, line_sort
+    l_product += 1
+    l_product = l_product.astype(ids, copy=False)
+    line_no += 1
+    order_lines = {
         "order_id": oid,
-        "line_no": (line_no + 1).astype(np.int32),
-        "product_id": by_order(product, product[src_line]) + 1,
+        "line_no": line_no.astype(np.int32),
+        "product_id": l_product,
         "quantity": l_qty,
         "unit_price": l_unit / 100.0,
         "amount": (l_qty * l_unit) / 100.0,
-    })
-    return Orders(orders, order_lines, all_cust, all_seconds[by_time], all_channel, all_total)
+    }
+    return Orders(orders, order_lines, all_cust, all_seconds, all_channel, all_total)

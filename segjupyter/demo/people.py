@@ -1,6 +1,7 @@
 """The customers table: identities, contact data, demographics and custom fields, drawn
 after the orders so that registration precedes the first order, subscription follows buying
-frequency and the loyalty tier follows spend."""
+frequency and the loyalty tier follows spend. Contact strings are built with Arrow compute
+functions (1M customers at L: ~0.3 s instead of ~3 s of pandas string operations)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ import unicodedata
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .calendar import DAY, END_SECOND, to_timestamps
 from .orders import Orders
 from .population import SOURCES, Population
 from .reference import (CHANNELS, CITIES, EMAIL_DOMAINS, FIRST_NAMES, LAST_NAMES, PHONE_PREFIX,
                         REFERENCE_DATE)
-from .text import labels
+from .text import Coded, labels
 
 #: Lifetime net spend (EUR) at which each loyalty tier starts.
 LOYALTY_TIERS = (("platinum", 2000), ("gold", 800), ("silver", 250), ("bronze", float("-inf")))
@@ -27,37 +30,50 @@ def _ascii(s: str) -> str:
     return s.lower().replace(" ", "").replace("'", "")
 
 
-def _digits(rng, n: int, k: int) -> pd.Series:
-    return pd.Series(rng.integers(0, 10 ** k, n)).astype(str).str.zfill(k)
+def _digits(rng, n: int, k: int) -> pa.Array:
+    """``n`` random ``k``-digit strings, zero-padded."""
+    return pc.utf8_lpad(pa.array(rng.integers(0, 10 ** k, n)).cast(pa.string()), k, "0")
 
 
-def _fill(pattern: str, digits: pd.Series) -> pd.Series:
+def _join(*parts) -> pa.Array:
+    """Element-wise concatenation of string arrays and constants."""
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _fill(pattern: str, digits: pa.Array) -> pa.Array:
     """``"1###-###"`` with each ``#`` replaced by the next digit of ``digits``."""
-    out = pd.Series("", index=digits.index)
-    j = 0
+    parts, j = [], 0
     for run in re.findall(r"#+|[^#]+", pattern):  # one string operation per run, not per digit
         if run[0] == "#":
-            out = out + digits.str[j:j + len(run)]
+            parts.append(pc.utf8_slice_codeunits(digits, j, j + len(run)))
             j += len(run)
         else:
-            out = out + run
-    return out
+            parts.append(run)
+    return _join(*parts) if len(parts) > 1 else pc.cast(parts[0], pa.string())
+
+
+def _text(values: pa.Array, missing: np.ndarray | None = None):
+    """A pandas ``str`` array of ``values``, missing where ``missing``."""
+    if missing is not None:
+        values = pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), values)
+    return pd.array(values, dtype="str")
 
 
 def _names(rng, pop: Population, female: np.ndarray):
     n = pop.n
-    country = np.array([CITIES[c][0] for c in CITIES])[pop.city]
+    countries = list(dict.fromkeys(CITIES[c][0] for c in CITIES))
+    country = np.array([countries.index(CITIES[c][0]) for c in CITIES], np.int8)[pop.city]
     first = np.empty(n, dtype=object)
     last = np.empty(n, dtype=object)
     first_a = np.empty(n, dtype=object)
     last_a = np.empty(n, dtype=object)
     for c, (fem, mal) in FIRST_NAMES.items():
         for names, mask in ((fem, female), (mal, ~female)):
-            who = np.flatnonzero((country == c) & mask)
+            who = np.flatnonzero((country == countries.index(c)) & mask)
             k = rng.integers(0, len(names), len(who))
             first[who] = np.asarray(names, dtype=object)[k]
             first_a[who] = np.asarray([_ascii(x) for x in names], dtype=object)[k]
-        who = np.flatnonzero(country == c)
+        who = np.flatnonzero(country == countries.index(c))
         surnames = np.asarray(LAST_NAMES[c], dtype=object)
         k1 = rng.integers(0, len(surnames), len(who))
         last[who] = surnames[k1]
@@ -66,7 +82,7 @@ def _names(rng, pop: Population, female: np.ndarray):
             two = rng.random(len(who)) < 0.7
             k2 = rng.integers(0, len(surnames), int(two.sum()))
             last[who[two]] = last[who[two]] + " " + surnames[k2]
-    return country, first, last, first_a, last_a
+    return Coded(countries, country), first, last, first_a, last_a
 
 
 def _birth_dates(rng, pop: Population) -> pd.Series:
@@ -93,19 +109,25 @@ def make_customers(rng: np.random.Generator, pop: Population, orders: Orders) ->
     female = (g < 0.52) | ((g >= 0.97) & (g < 0.9775))  # "other": either name list
     country, first, last, first_a, last_a = _names(rng, pop, female)
 
-    domain = np.asarray(EMAIL_DOMAINS, dtype=object)[rng.integers(0, len(EMAIL_DOMAINS), n)]
-    email = (pd.Series(first_a) + "." + pd.Series(last_a) + pd.Series(ids).astype(str) + "@"
-             + pd.Series(domain))
-    email[rng.random(n) < 0.02] = None
-    prefixes = pd.Series([PHONE_PREFIX[c][0] for c in country])
+    domain = pa.array(list(EMAIL_DOMAINS)).take(rng.integers(0, len(EMAIL_DOMAINS), n))
+    email = _text(_join(pa.array(first_a, pa.string()), ".", pa.array(last_a, pa.string()),
+                        pa.array(ids).cast(pa.string()), "@", domain),
+                  rng.random(n) < 0.02)
+    prefixes = pa.array([PHONE_PREFIX[CITIES[c][0]][0] for c in CITIES]).take(pop.city)
     d = _digits(rng, n, 8)
-    phone = prefixes + d.str[:2] + " " + d.str[2:5] + " " + d.str[5:]
-    phone[rng.random(n) < 0.18] = None
-    postal = pd.Series("", index=range(n))
+    phone = _text(_join(prefixes, pc.utf8_slice_codeunits(d, 0, 2), " ",
+                        pc.utf8_slice_codeunits(d, 2, 5), " ", pc.utf8_slice_codeunits(d, 5, 8)),
+                  rng.random(n) < 0.18)
+    del d
+    # each city's codes, then put back in customer order
+    whos, codes = [], []
     for ci, (city, (_c, _s, pattern, _st)) in enumerate(CITIES.items()):
         who = np.flatnonzero(pop.city == ci)
-        digits = _digits(rng, len(who), pattern.count("#"))
-        postal.iloc[who] = _fill(pattern, digits).to_numpy()
+        whos.append(who)
+        codes.append(_fill(pattern, _digits(rng, len(who), pattern.count("#"))))
+    where = np.empty(n, dtype=np.int64)
+    where[np.concatenate(whos)] = np.arange(n)
+    postal = _text(pa.concat_arrays(codes).take(where))
 
     # registration precedes the first order: minutes before (sign-up at the till or the
     # checkout) or days before; customers from before the data registered earlier still
@@ -126,32 +148,36 @@ def make_customers(rng: np.random.Generator, pop: Population, orders: Orders) ->
     spend = np.bincount(orders.customer, weights=orders.total_cents, minlength=n) / 100.0
     x = np.log1p(n_orders)
     u = rng.random(n)
+    # few distinct order counts: the logistic of each, then spread to customers (the same
+    # values, so the same mean)
+    x_values, x_of = np.unique(x, return_inverse=True)
+    slope = 0.9 * x_values
     lo, hi = -10.0, 10.0  # intercept giving the wanted share; frequent buyers subscribe more
     for _ in range(50):
         mid = (lo + hi) / 2
-        if (1 / (1 + np.exp(-(mid + 0.9 * x)))).mean() < SUBSCRIBED_SHARE:
+        if (1 / (1 + np.exp(-(mid + slope))))[x_of].mean() < SUBSCRIBED_SHARE:
             lo = mid
         else:
             hi = mid
-    subscribed = u < 1 / (1 + np.exp(-(lo + 0.9 * x)))
+    subscribed = u < (1 / (1 + np.exp(-(lo + slope))))[x_of]
     tier = np.select([spend >= t for _, t in LOYALTY_TIERS[:-1]],
-                     [name for name, _ in LOYALTY_TIERS[:-1]], LOYALTY_TIERS[-1][0])
+                     range(len(LOYALTY_TIERS) - 1), len(LOYALTY_TIERS) - 1)
 
     return pd.DataFrame({
         "customer_id": ids,
         "first_name": pd.array(first, dtype="str"),
         "last_name": pd.array(last, dtype="str"),
-        "email": email.astype("str"),
-        "phone": phone.astype("str"),
+        "email": email,
+        "phone": phone,
         "birth_date": _birth_dates(rng, pop),
         "gender": pd.array(gender, dtype="str"),
         "city": labels(list(CITIES), pop.city),
-        "country": pd.array(country.astype(object), dtype="str"),
-        "postal_code": postal.astype("str"),
+        "country": country.labels(),
+        "postal_code": postal,
         "registered_at": to_timestamps(registered),
         "customer_type": labels(("individual", "business"), pop.business.astype(np.int8)),
         "source": labels(SOURCES, pop.source),
         "subscribed": subscribed,
-        "loyalty_tier": pd.array(tier.astype(object), dtype="str"),
+        "loyalty_tier": labels([name for name, _ in LOYALTY_TIERS], tier),
         "preferred_channel": labels(CHANNELS, pop.channel),
     })

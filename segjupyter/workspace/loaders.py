@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from ..errors import LoadError
 from ..progress import Progress
-from . import casts
+from . import casts, source_checks
 from .load_report import EXAMPLES, Issue, LoadReport, TableReport
 from .schema import LOAD_ORDER, MONEY, TABLES
 from .sources import (ColumnPlan, Source, ident, missing_column_error, open_source,
@@ -51,9 +52,10 @@ def load_tables(storage: Storage, sources: dict, mapping: dict | None = None,
                 strict: bool = False, progress="auto", release: bool = False) -> LoadReport:
     """Validate ``sources`` ({table: source}) and make them the workspace's retail data.
 
-    A source is a pandas DataFrame, a CSV path (.csv / .tsv / .txt, read as text so bad values
-    can be reported), a Parquet path (.parquet / .pq), or an existing DuckDB table written
-    ``("duckdb", "/path/file.duckdb", "table")`` or ``"duckdb:/path/file.duckdb:table"``.
+    A source is a pandas DataFrame or pyarrow Table, a CSV path (.csv / .tsv / .txt, read as
+    text so bad values can be reported), a Parquet path (.parquet / .pq), or an existing
+    DuckDB table written ``("duckdb", "/path/file.duckdb", "table")`` or
+    ``"duckdb:/path/file.duckdb:table"``.
     ``mapping`` renames source columns: ``{"orders": {"ticket": "order_id"}}`` for one table,
     ``{"ticket": "order_id"}`` for all. Ids are BIGINT when every id of the key is an integer,
     VARCHAR otherwise. ``order_lines`` may omit ``line_no`` (numbered in source order) and
@@ -63,7 +65,11 @@ def load_tables(storage: Storage, sources: dict, mapping: dict | None = None,
     data is then unchanged. ``progress`` is a :class:`~segjupyter.progress.Progress` mode
     (one step per table) or an open ``Progress`` to advance. ``release=True`` removes each
     source from ``sources`` once its table is written, so that a caller handing over its
-    only references (the demo build) frees those DataFrames early.
+    only references (the demo build) frees those tables early. A source may also be a
+    function of no arguments returning one: it is called when the table is read, and for
+    ``events`` (the last table, nothing refers to it) only once the others are written, so
+    that a caller can make it then (the demo build makes its 25M events after the lines are
+    written and freed).
 
     >>> report = load_tables(ws.storage, {"customers": "c.csv", "orders": orders_df})
     """
@@ -115,8 +121,8 @@ class _Stage:
     plan: ColumnPlan
     types: dict[str, str]
     rows: int
-    frame: pd.DataFrame | None = None
-    kind: str = "existing"  # dataframe | csv | parquet | duckdb | existing
+    frame: pd.DataFrame | pa.Table | None = None
+    kind: str = "existing"  # dataframe | arrow | csv | parquet | duckdb | existing
     existing: bool = False
     notes: list[str] = field(default_factory=list)
     custom_types: dict[str, str] = field(default_factory=dict)  # custom column -> target
@@ -156,9 +162,10 @@ class _LoadJob:
             if t not in final:
                 raise LoadError(f"{t} are required: give {t}=... (the workspace has none yet)")
         for t in LOAD_ORDER:
-            if t in sources:
+            if t in sources and not (t == "events" and callable(sources[t])):
                 self.current = t
-                self.staged[t] = self._stage_source(t, sources[t], final)
+                source = sources[t]() if callable(sources[t]) else sources[t]
+                self.staged[t] = self._stage_source(t, source, final)
         dirty = set(sources)
         for t in LOAD_ORDER:
             if t not in dirty and t in self.existing and any(
@@ -175,6 +182,8 @@ class _LoadJob:
         # against the parent already written
         for t in LOAD_ORDER:
             self.current = t
+            if t in sources and t not in self.staged:  # events made only now
+                self.staged[t] = self._stage_source(t, sources[t](), final)
             if t in self.staged:
                 self._validate_and_write(self.staged[t], final)
                 report.tables[t] = self._table_report(self.staged[t])
@@ -216,9 +225,9 @@ class _LoadJob:
     # -- staging ---------------------------------------------------------------------------
     def _stage_source(self, table: str, source, final: set[str]) -> _Stage:
         src: Source = open_source(self.con, table, source, self.storage.retail_path)
-        # DataFrames, Parquet files and DuckDB tables are scanned in place (a view; the source
-        # stays open until the end); CSV is parsed once into a temp table
-        lazy = src.kind in ("dataframe", "parquet", "duckdb")
+        # DataFrames, Arrow tables, Parquet files and DuckDB tables are scanned in place (a
+        # view; the source stays open until the end); CSV is parsed once into a temp table
+        lazy = src.kind in ("dataframe", "arrow", "parquet", "duckdb")
         self.sources.append(src)
         try:
             cols = [r[0] for r in self.con.execute(
@@ -343,10 +352,12 @@ class _LoadJob:
 
     # -- validation ------------------------------------------------------------------------
     def _validate_and_write(self, st: _Stage, final: set[str]) -> None:
-        """Type and check ``st``'s rows (a view, evaluated twice: once for the rejected and
-        warned rows, kept in a small temp table, once to write the accepted rows), then
-        write them to ``retail_new``. Duplicate ids are rare: only when the written table
-        has some is the typed table materialised to reject the later copies."""
+        """Type and check ``st``'s rows (a view) and write the accepted ones to
+        ``retail_new``, then keep the rejected and warned rows in a small temp table. When
+        every row was written, none was rejected and the warned rows are read from the stage
+        alone (no joins); otherwise the view is evaluated a second time. Duplicate ids are
+        rare: only when the written table may have some is the typed table materialised to
+        reject the later copies."""
         parents = {p: (f"retail_new.{p}" if p in self.staged else f"retail.{p}")
                    for p in final}
         plan = typed_rows(st.table, st.name, st.types, st.custom_types, parents, self.id_types,
@@ -355,27 +366,45 @@ class _LoadJob:
         self.warn_conds[st.table] = plan.warnings
         typed = self._temp(_bare(st.typed), view=True)
         self.con.execute(f"CREATE TEMP VIEW {_bare(typed)} AS {plan.sql}")
-        self._keep_flagged(st, typed)
         self._write(st, typed)
+        written = self.con.execute(f"SELECT count(*) FROM retail_new.{st.table}"
+                                   ).fetchall()[0][0]
+        self._keep_flagged(st, typed if written != st.rows else None, plan.warned_sql)
         key = TABLES[st.table].key
-        if plan.duplicate is not None and self._has_duplicates(st.table, key):
+        if plan.duplicate is not None and not self._unique_in_source(st, key) \
+                and self._has_duplicates(st.table, key):
             self.con.execute(f"DROP TABLE retail_new.{st.table}")
             self.con.execute(f"DROP VIEW {typed}")
             self.temps.remove(("VIEW", typed))
             table = self._temp(_bare(st.typed))
             self.con.execute(f"CREATE TEMP TABLE {_bare(table)} AS {plan.sql}")
             mark_duplicates(self.con, table, key, plan.duplicate)
-            self._keep_flagged(st, table)
             self._write(st, table)
+            self._keep_flagged(st, table)
 
-    def _keep_flagged(self, st: _Stage, typed: str) -> None:
+    def _keep_flagged(self, st: _Stage, typed: str | None, warned_sql: str = "") -> None:
+        """The rejected and warned rows of ``typed``; with ``typed=None`` (no row rejected)
+        the warned rows of ``warned_sql``."""
         warns = [f"_w{i}" for i in range(len(self.warn_conds[st.table]))]
         flagged = self._temp(f"_sj_flagged_{st.table}")
-        self.con.execute(
-            f"CREATE TEMP TABLE {_bare(flagged)} AS SELECT _row, _reason"
-            + "".join(f", {w}" for w in warns) + f" FROM {typed} WHERE _reason IS NOT NULL"
-            + "".join(f" OR {w}" for w in warns))
+        if typed is None:
+            self.con.execute(f"CREATE TEMP TABLE {_bare(flagged)} AS {warned_sql}")
+        else:
+            self.con.execute(
+                f"CREATE TEMP TABLE {_bare(flagged)} AS SELECT _row, _reason"
+                + "".join(f", {w}" for w in warns) + f" FROM {typed} WHERE _reason IS NOT NULL"
+                + "".join(f" OR {w}" for w in warns))
         st.flagged = flagged
+
+    def _unique_in_source(self, st: _Stage, key: tuple[str, ...]) -> bool:
+        """Whether the key never repeats in ``st``'s in-memory source, read with NumPy (then
+        no accepted rows repeat it either: integer ids keep their values when typed)."""
+        if st.frame is None or not key:
+            return False
+        cols = [source_checks.int_column(st.frame, st.plan.used.get(k)) for k in key]
+        if any(c is None for c in cols):
+            return False
+        return source_checks.unique_keys(cols) is True
 
     def _has_duplicates(self, table: str, key: tuple[str, ...]) -> bool:
         """Whether a key may repeat: distinct hashes of the key are counted (~40% cheaper
@@ -448,7 +477,9 @@ class _LoadJob:
 
     def _source_rows(self, st: _Stage, rows: list[int]) -> pd.DataFrame:
         """The source rows ``rows`` (1-based) as given, with a leading ``_row`` column."""
-        if st.frame is not None:
+        if isinstance(st.frame, pa.Table):
+            out = st.frame.take([r - 1 for r in rows]).to_pandas()
+        elif st.frame is not None:
             out = st.frame.iloc[[r - 1 for r in rows]].copy()
         else:
             out = self.con.execute(f"SELECT * EXCLUDE (_row) FROM {st.name} WHERE _row IN "
@@ -464,6 +495,8 @@ class _LoadJob:
         if t == "orders" and self.computed_total and "total" not in st.types:
             # filled from the lines once they are validated (_fill_totals)
             cols[spec.column_names.index("total")] = f"CAST(NULL AS {MONEY}) AS total"
+        # joins do not keep the source order (DuckDB), so always sort: a source already in
+        # customer order (the demo's) makes the sort cheap
         order = f" ORDER BY {SORT_KEY[t]}" if t in SORT_KEY else ""
         # events are the biggest table and nothing reads them in source order: letting
         # threads write in any order saves ~40% of their write
@@ -476,6 +509,7 @@ class _LoadJob:
         finally:
             if loose:
                 self.con.execute("RESET preserve_insertion_order")
+
 
     def _fill_totals(self, rep: TableReport) -> None:
         """``orders.total`` computed as the sum of the order's accepted lines."""

@@ -11,6 +11,7 @@ from typing import Callable
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from ..errors import LoadError
 from .schema import TABLES
@@ -25,10 +26,10 @@ class Source:
     """One opened source: SQL that can follow ``FROM``, and how to let it go."""
 
     table: str
-    kind: str  # dataframe | csv | parquet | duckdb | existing
+    kind: str  # dataframe | arrow | csv | parquet | duckdb | existing
     description: str
     relation: str
-    frame: pd.DataFrame | None = None
+    frame: pd.DataFrame | pa.Table | None = None
     cleanup: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -53,18 +54,20 @@ def literal(text: str) -> str:
 def open_source(con: duckdb.DuckDBPyConnection, table: str, source, retail_path: Path) -> Source:
     """Make ``source`` readable by SQL on ``con``.
 
-    Accepted: a pandas DataFrame; a path (``str`` or ``Path``) ending in .csv / .tsv / .txt
-    (optionally .gz / .zst) or .parquet / .pq; a DuckDB table as the tuple
+    Accepted: a pandas DataFrame or a pyarrow Table; a path (``str`` or ``Path``) ending in
+    .csv / .tsv / .txt (optionally .gz / .zst) or .parquet / .pq; a DuckDB table as the tuple
     ``("duckdb", "/path/file.duckdb", "table")`` or the text
     ``"duckdb:/path/file.duckdb:table"``.
     """
     tag = f"_sj_src_{table}"
-    if isinstance(source, pd.DataFrame):
+    if isinstance(source, (pd.DataFrame, pa.Table)):
         # DuckDB 2.0 refuses register() while an earlier result (e.g. after fetchone()) is
         # not fully fetched; a finished statement clears it
         con.execute("SELECT 1").fetchall()
         con.register(tag, source)
-        return Source(table, "dataframe", f"DataFrame ({len(source):,} rows)", tag, source,
+        kind, what = ("dataframe", "DataFrame") if isinstance(source, pd.DataFrame) \
+            else ("arrow", "Arrow table")
+        return Source(table, kind, f"{what} ({len(source):,} rows)", tag, source,
                       [lambda: con.unregister(tag)])
     if isinstance(source, tuple):
         if len(source) != 3 or source[0] != "duckdb":
@@ -79,8 +82,8 @@ def open_source(con: duckdb.DuckDBPyConnection, table: str, source, retail_path:
         return _duckdb_source(con, table, Path(path), name, retail_path)
     if isinstance(source, (str, os.PathLike)):
         return _file_source(table, Path(source).expanduser())
-    raise LoadError(f"{table}: cannot load from a {type(source).__name__}; give a DataFrame, a "
-                    "CSV or Parquet path, or ('duckdb', path, table)")
+    raise LoadError(f"{table}: cannot load from a {type(source).__name__}; give a DataFrame, an "
+                    "Arrow table, a CSV or Parquet path, or ('duckdb', path, table)")
 
 
 def _file_source(table: str, path: Path) -> Source:

@@ -29,6 +29,9 @@ class TypedRows:
     issues: list[Issue]  # rejection reasons; ``_reason`` is an index into this list
     warnings: list[tuple[str, Issue]]  # (condition, warning); ``_w<i>`` holds condition i
     duplicate: int | None  # index of the duplicate reason, for tables with a key
+    #: ``_row, _reason, _w<i>`` of the warned rows, read from the stage alone (no joins):
+    #: the flagged rows when no row is rejected, as warnings never depend on a parent
+    warned_sql: str = ""
 
 
 def typed_rows(table: str, stage: str, types: dict[str, str], custom: dict[str, str],
@@ -119,14 +122,17 @@ def typed_rows(table: str, stage: str, types: dict[str, str], custom: dict[str, 
     case = " ".join(f"WHEN {cond} THEN {idx}" for cond, idx in checks)
     first_failure = f"CASE {case} END" if checks else "CAST(NULL AS INTEGER)"
     wflags = "".join(f", ({cond}) AS _w{i}" for i, (cond, _) in enumerate(warns))
-    sql = (f"WITH x AS (SELECT _row, {inner}{pflags} FROM {stage}), "
-           f"y AS (SELECT x.*{derived}, {first_failure} AS _reason FROM x {' '.join(joins)}) "
-           f"SELECT y.*{wflags} FROM y")
+    x = f"WITH x AS (SELECT _row, {inner}{pflags} FROM {stage}) "
+    sql = (f"{x}, y AS (SELECT x.*{derived}, {first_failure} AS _reason FROM x "
+           f"{' '.join(joins)}) SELECT y.*{wflags} FROM y")
+    any_warning = " OR ".join(f"({cond})" for cond, _ in warns) or "false"
+    warned = (f"{x}SELECT _row, CAST(NULL AS INTEGER) AS _reason{wflags} FROM x "
+              f"WHERE {any_warning}")
     dup = None
     if spec.key:
         dup = reason("duplicate_id", ", ".join(spec.key),
                      f"duplicate {' + '.join(spec.key)} (first copy kept)")
-    return TypedRows(sql, issues, warns, dup)
+    return TypedRows(sql, issues, warns, dup, warned)
 
 
 def mark_duplicates(con, typed: str, key: tuple[str, ...], reason: int) -> None:

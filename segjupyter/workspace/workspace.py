@@ -194,7 +194,7 @@ class Workspace:
     def load(self, customers=None, orders=None, order_lines=None, products=None, stores=None,
              events=None, *, mapping: dict | None = None, strict: bool = False,
              progress="auto"):
-        """Load retail data from DataFrames, CSV or Parquet paths, or DuckDB tables.
+        """Load retail data from DataFrames, Arrow tables, CSV or Parquet paths, or DuckDB tables.
 
         Only customers and orders are required (in this call or already loaded). ``mapping``
         renames source columns: ``{"orders": {"ticket_id": "order_id"}}`` or a flat
