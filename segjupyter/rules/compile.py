@@ -17,6 +17,7 @@ so ``not`` of it is true.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 from decimal import Decimal
@@ -95,13 +96,19 @@ class Compiler:
             self.time_binds[name] = self._at
         return exp.Placeholder(this=name)
 
-    def _bind_at(self, v: Any, table: str, column: str) -> exp.Expression:
-        """:meth:`_bind` of a time value compared with ``table.column``."""
+    @contextlib.contextmanager
+    def _compared_with(self, table: str, column: str):
+        """Time values bound inside are recorded as compared with ``table.column``."""
         outer, self._at = self._at, (table, column)
         try:
-            return self._bind(v)
+            yield
         finally:
             self._at = outer
+
+    def _bind_at(self, v: Any, table: str, column: str) -> exp.Expression:
+        """:meth:`_bind` of a time value compared with ``table.column``."""
+        with self._compared_with(table, column):
+            return self._bind(v)
 
     def _resolve(self, v: Any) -> Any:
         if isinstance(v, Param):
@@ -255,11 +262,8 @@ class Compiler:
 
     # -- attribute -------------------------------------------------------------------------
     def _attribute(self, f: Field, col: exp.Expression, node) -> exp.Expression:
-        outer, self._at = self._at, (f.table, f.column)
-        try:
+        with self._compared_with(f.table, f.column):
             return self._attribute_pred(f, col, node)
-        finally:
-            self._at = outer
 
     def _attribute_pred(self, f: Field, col: exp.Expression, node) -> exp.Expression:
         op = node.op
@@ -481,11 +485,8 @@ class Compiler:
         return _CMP[b.op](this=feat, expression=bound(v))
 
     def _compare_time(self, feat, b: Behaviour) -> exp.Expression:
-        outer, self._at = self._at, (SOURCES[feat.table], "ordered_at")
-        try:
+        with self._compared_with(SOURCES[feat.table], "ordered_at"):
             return self._compare_time_pred(feat, b)
-        finally:
-            self._at = outer
 
     def _compare_time_pred(self, feat, b: Behaviour) -> exp.Expression:
         if b.op == "is null":
@@ -562,7 +563,7 @@ class Compiler:
                     lambda v, table=table, t_name=t_name: self._bind_at(v, table, t_name),
                     self.only,
                     # DuckDB runs what is bound (not inlined): its bitstring_agg may be used
-                    None if self.inline else getattr(self.registry, "product_ids", None))))
+                    None if self.inline else self.registry.product_ids)))
         return out
 
     def _filter_pred(self, g: Group, src: str, joins: set) -> exp.Expression:

@@ -111,7 +111,7 @@ GROUP BY customer_id
 
 RFM_SQL = rfm_sql()
 
-LIFECYCLE_SQL = """
+_LIFECYCLE = """
 SELECT c.customer_id,
        CASE WHEN o.first_at IS NULL THEN 'prospect'
             WHEN o.first_at >= $lc_new THEN 'new'
@@ -121,8 +121,8 @@ SELECT c.customer_id,
             ELSE 'lost' END AS lifecycle
 FROM customers AS c
 LEFT JOIN (SELECT customer_id, MIN(ordered_at) AS first_at, MAX(ordered_at) AS last_at
-           FROM orders WHERE ordered_at <= $as_of GROUP BY customer_id) AS o
-  ON o.customer_id = c.customer_id
+           FROM orders WHERE ordered_at <= $as_of{inner} GROUP BY customer_id) AS o
+  ON o.customer_id = c.customer_id{outer}
 """
 
 
@@ -130,11 +130,12 @@ def lifecycle_sql(only: str | None = None) -> str:
     """:data:`LIFECYCLE_SQL`, or its rows for the customers of the subquery ``only`` alone
     (an incremental refresh needs nobody else's)."""
     if only is None:
-        return LIFECYCLE_SQL
-    return LIFECYCLE_SQL.replace(
-        "WHERE ordered_at <= $as_of GROUP BY",
-        f"WHERE ordered_at <= $as_of AND customer_id IN ({only}) GROUP BY").rstrip() + (
-        f"\nWHERE c.customer_id IN ({only})\n")
+        return _LIFECYCLE.format(inner="", outer="")
+    return _LIFECYCLE.format(inner=f" AND customer_id IN ({only})",
+                             outer=f"\nWHERE c.customer_id IN ({only})")
+
+
+LIFECYCLE_SQL = lifecycle_sql()
 
 
 def derived_bounds(as_of: dt.datetime) -> dict[str, dt.datetime]:

@@ -135,26 +135,20 @@ class Evaluation:
         """Copy stored members of ``segment_ids`` (inside a catalog read); of an incremental
         target, only those of the affected customers."""
         part = [(int(t.id), t.group) for t in targets if t.incremental]
+        whole = sorted(set(segment_ids) - {sid for sid, _g in part})
+        query = ("SELECT segment_id, customer_id FROM catalog.segment_members "
+                 "WHERE list_contains(?, segment_id)")
         if part:
             # the members of an incremental target among its group's customers: a hash
             # join on (group, customer), one pass over the stored members
             seg = f"{self.affected}_seg"
             con.execute(f"CREATE OR REPLACE TEMP TABLE {seg} (segment_id INTEGER, g INTEGER)")
             con.executemany(f"INSERT INTO {seg} VALUES (?, ?)", part)
-            whole = sorted(set(segment_ids) - {sid for sid, _g in part})
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {self.old} AS "
-                "SELECT segment_id, customer_id FROM catalog.segment_members "
-                "WHERE list_contains(?, segment_id) UNION ALL "
-                "SELECT m.segment_id, m.customer_id FROM catalog.segment_members m "
-                f"JOIN {seg} s ON s.segment_id = m.segment_id "
-                f"JOIN (SELECT CAST(customer_id AS VARCHAR) AS customer_id, g "
-                f"FROM {self.affected}) a ON a.g = s.g AND a.customer_id = m.customer_id",
-                [whole])
-        else:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {self.old} AS "
-                        "SELECT segment_id, customer_id FROM catalog.segment_members "
-                        "WHERE list_contains(?, segment_id)", [segment_ids])
+            query += (" UNION ALL SELECT m.segment_id, m.customer_id "
+                      f"FROM catalog.segment_members m "
+                      f"JOIN {seg} s ON s.segment_id = m.segment_id JOIN (SELECT CAST(customer_id AS VARCHAR) AS customer_id, g "
+                      f"FROM {self.affected}) a ON a.g = s.g AND a.customer_id = m.customer_id")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {self.old} AS {query}", [whole])
         con.execute(f"CREATE OR REPLACE TEMP TABLE {self.state} (segment_id INTEGER, "
                     "customer_id VARCHAR, member BOOLEAN, flags BIGINT, sub BOOLEAN)")
 
@@ -244,9 +238,8 @@ class Evaluation:
             return
         where = None
         if restrict:
-            who = restrict
-            c.only = _parse(who)
-            where = _parse(f"SELECT 1 WHERE c.customer_id IN ({who})").args["where"].this
+            c.only = _parse(restrict)
+            where = _parse(f"SELECT 1 WHERE c.customer_id IN ({restrict})").args["where"].this
         query = c.query(projs, where)
         text, values = c.render(query)
         used = {p.name for p in query.find_all(exp.Placeholder)}
