@@ -100,6 +100,10 @@ def served_notebooks(run_dir: Path, extra=()) -> Path:
     return folder
 
 
+#: seconds Voila waits for a cell's outputs after the kernel replied
+IOPUB_TIMEOUT = 60
+
+
 def voila_argv(port: int, notebooks: Path, cull_idle: int = 60, cull_interval: int = 10,
                preheat: bool = False) -> list[str]:
     """The Voila command line of the dashboard server."""
@@ -113,6 +117,9 @@ def voila_argv(port: int, notebooks: Path, cull_idle: int = 60, cull_interval: i
         f"--MappingKernelManager.cull_idle_timeout={cull_idle}",
         f"--MappingKernelManager.cull_interval={cull_interval}",
         "--MappingKernelManager.cull_connected=False",
+        # nbclient's default of 4 s is too short on a busy 2-core server: a cell's widget
+        # output that arrives later is dropped and the page stays empty
+        f"--VoilaExecutor.iopub_timeout={IOPUB_TIMEOUT}",
     ]
     if preheat:
         argv.append("--preheat_kernel=True")

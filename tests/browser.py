@@ -100,7 +100,16 @@ def wait_charts_drawn(page, selector: str = ".sj-chart", minimum: int = 1,
         page.wait_for_timeout(100)
     undrawn = [(f["classes"], f["title"], f["total"]) for f in figs if f["marks"] == 0]
     raise AssertionError(f"charts not drawn within {timeout:.0f} s: {len(figs)} figures, "
-                         f"undrawn: {undrawn}")
+                         f"undrawn: {undrawn}; the page shows: {page_text(page)!r}")
+
+
+def page_text(page, limit: int = 1500) -> str:
+    """The page's visible text, shortened: what a failed wait saw (an error, a spinner)."""
+    try:
+        text = " ".join(page.inner_text("body", timeout=5000).split())
+    except Exception as e:  # the page itself is gone or hung
+        return f"<no text: {e}>"
+    return text if len(text) <= limit else text[:limit] + " …"
 
 
 def wait_changed(page, before: list[dict], selector: str = ".sj-chart",
