@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import re
 
+import pandas as pd
 import pytest
 
 import segjupyter
@@ -213,3 +214,43 @@ def test_sql_dialect_argument(ws):
     assert seg.sql().lstrip().startswith("WITH")
     assert "`c`.`city`" in seg.sql(dialect="spark")
     assert set(ws.sql(seg.sql()).df()["customer_id"]) == ids(seg)
+
+
+# -- compiled statements kept between calls ---------------------------------------------------
+def test_a_kept_statement_never_outlives_its_data_rule_or_stored_members(tmp_path):
+    """Counting again as of the same instant reuses the compiled statement, but a load,
+    other parameters, another instant, the stored members an ``in_segment`` rule reads and
+    advanced SQL (ids in a temp table dropped after each use) all give fresh answers."""
+    from helpers import frames
+    from segjupyter.rules import segment as segment_module
+    w = segjupyter.open(tmp_path / "ws")
+    at = dt.datetime(2026, 6, 30, 12)
+    try:
+        assert w.load(**frames.all_tables()).ok
+        madrid = w.segment('city = :city', params={"city": "Madrid"})
+        assert [madrid.count(as_of=at), madrid.count(as_of=at)] == [3, 3]
+        kept = [k for k in segment_module._STATEMENTS if k[1] == madrid.tree]
+        assert len(kept) == 1  # the second count reused the first one's statement
+        assert madrid.with_params(city="Lisboa").count(as_of=at) == 1
+        buyers = w.segment("orders(all time) >= 1")
+        early = buyers.count(as_of="2000-01-01")
+        assert early == 0 and buyers.count(as_of=at) > early
+
+        w.segments.save(madrid, name="madrid")
+        w.segments.refresh("madrid", as_of=at)
+        in_madrid = w.segment('in_segment("madrid")')
+        assert in_madrid.count(as_of=at) == 3
+        w.segments.update("madrid", 'city = "Valencia"')
+        w.segments.refresh("madrid", as_of=at)
+        assert in_madrid.count(as_of=at) == 1  # the stored members changed, not the rule
+        adv = w.segment('sql("SELECT customer_id FROM customers WHERE visits >= 4")')
+        assert [adv.count(as_of=at), adv.count(as_of=at)] == [3, 3]
+
+        more = frames.customers()
+        more.loc[len(more)] = [7, "Gil", "Gómez", "gil@example.com", pd.Timestamp("1990-01-01"),
+                               "Madrid", "ES", pd.Timestamp("2024-02-02"), True, "gold", 2]
+        assert w.load(customers=more).ok
+        assert madrid.count(as_of=at) == 4  # the same object, new data
+        assert set(madrid.member_ids(as_of=at).tolist()) == {1, 3, 5, 7}
+    finally:
+        w.close()

@@ -40,6 +40,8 @@ from .windows import relative_date, relative_month_day, start_of_day, window_bou
 _CMP = {"=": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
 _TABLE_ALIAS = {"order_lines": "l", "orders": "o", "products": "p", "stores": "s"}
 _LINE_ONLY = {"units", "distinct_products"}
+#: derived fields read from the RFM table ``d_rfm`` (one row per customer who ever ordered)
+RFM_FIELDS = ("rfm_segment", "rfm_r", "rfm_f", "rfm_m")
 
 
 def _condition_text(node) -> str:
@@ -71,6 +73,9 @@ class Compiler:
         self.sql_ref = sql_ref
         # (field, horizon) -> table (customer_id, value) of a predicted field
         self.predicted_ref = predicted_ref
+        #: the query reads state besides the retail data and the rule (stored members, a
+        #: sandboxed query's ids, fitted values): it must be compiled afresh every time
+        self.uses_state = False
         self._predicted: dict[tuple, tuple[str, exp.Expression]] = {}
         self.values: dict[str, Any] = {}
         # (source, agg, filter, window, event type) -> (column, conditions, joins, start)
@@ -167,11 +172,14 @@ class Compiler:
         for name, sql in (("rfm", rfm), ("lc", lc)):
             if name in self._uses:
                 sub = self._derived_query(sql)
-                sel = sel.with_(f"d_{name}", as_=sub, copy=False)
-                sel = sel.join(exp.to_table(f"d_{name}"),
-                               on=exp.EQ(this=_col(f"d_{name}", "customer_id"),
-                                         expression=_col("c", "customer_id")), join_type="left",
-                               copy=False)
+                table = f"d_{name}"
+                sel = sel.with_(table, as_=sub, copy=False)
+                if table == base:
+                    continue
+                sel = sel.join(exp.to_table(table),
+                               on=exp.EQ(this=_col(table, "customer_id"),
+                                         expression=_col("c", "customer_id")),
+                               join_type="inner" if table in needed else "left", copy=False)
         for alias, table in self._predicted.values():
             sel = sel.join(table.copy().as_(alias) if isinstance(table, exp.Table)
                            else exp.Subquery(this=table.copy(), alias=exp.TableAlias(
@@ -189,8 +197,8 @@ class Compiler:
         rejects orders, lines and events of unknown customers), one row each, so joining
         ``customers`` would only cost a scan and a hash join. Its columns are renamed to
         ``c``."""
-        base = next((s for s in SOURCES if s in needed), None)
-        if base is None or {"rfm", "lc"} & self._uses:
+        base = next((s for s in (*SOURCES, "d_rfm") if s in needed), None)
+        if base is None:
             return None
         exprs = [*projections, where]
         if any(col.table == "c" and col.name != "customer_id"
@@ -238,14 +246,21 @@ class Compiler:
                         return out
             elif isinstance(node, Derived):
                 inner = self._derived(node)
+                if node.field in RFM_FIELDS and node.op != "is null":
+                    # no RFM row (never ordered) is false: as for a pass above
+                    out = exp.Coalesce(this=inner, expressions=[exp.false()])
+                    out.meta["pass"] = "d_rfm"
+                    return out
             elif isinstance(node, SegmentRef):
                 if self.segment_ref is None:
                     self._fail(f"in_segment({node.name!r}) needs the segment catalog")
+                self.uses_state = True
                 inner = exp.In(this=_col("c", "customer_id"),
                                query=exp.Subquery(this=self.segment_ref(node.name)))
             elif isinstance(node, Sql):
                 if self.sql_ref is None:
                     self._fail("advanced SQL is not allowed here")
+                self.uses_state = True
                 inner = exp.In(this=_col("c", "customer_id"),
                                query=exp.Subquery(this=self.sql_ref(node.query)))
             else:
@@ -612,13 +627,37 @@ class Compiler:
                     self._fail(f"{v!r} is not a {d.field} value" +
                                (f" — did you mean {s!r}?" if s else
                                 f" (values: {', '.join(allowed)})"))
+        if d.field == "rfm_segment" and "rfm_lost" not in self._uses and allowed:
+            return self._rfm_cells(f, d)
         return self._attribute(f, _col(table, column), d)
+
+    def _rfm_cells(self, f: Field, d: Derived) -> exp.Expression:
+        """``rfm_segment = "champions"`` as the R and F scores of that segment
+        (``r = 5 AND f IN (4, 5)``): DuckDB then drops the ten-branch CASE that names the
+        segment of every scored customer, a fifth of the query's time."""
+        vals = self._resolve(d.value)
+        names = set(vals if isinstance(vals, tuple) else (vals,))
+        by_r: dict[tuple, list[int]] = {}
+        for r in range(1, 6):
+            fs = tuple(fv for fv in range(1, 6) if derived.rfm_segment_name(r, fv) in names)
+            if fs:
+                by_r.setdefault(fs, []).append(r)
+        if not by_r:
+            return exp.false()
+
+        def among(col: str, values) -> exp.Expression:
+            return exp.In(this=_col("d_rfm", col),
+                          expressions=[exp.Literal.number(v) for v in values])
+        parts = [exp.Paren(this=exp.and_(among("r", rs), among("f", fs), copy=False))
+                 if len(fs) < 5 else among("r", rs) for fs, rs in by_r.items()]
+        return exp.Paren(this=exp.or_(*parts, copy=False)) if len(parts) > 1 else parts[0]
 
     def _predicted_field(self, d: Derived, ftype: str) -> exp.Expression:
         """``p_alive`` / ``predicted_*``: a left join with the table of the fitted values
         (``rules/predicted.py``), shared by every condition on the same field and horizon."""
         if self.predicted_ref is None:
             self._fail(f"{d.field} needs the workspace's fitted customer-value model")
+        self.uses_state = True
         key = (d.field, d.horizon)
         if key not in self._predicted:
             self._predicted[key] = (f"d_pv{len(self._predicted)}",

@@ -84,14 +84,18 @@ def build_pass(src: str, terms, as_of, bind: Callable[[object], exp.Expression],
     starts = [start for _agg, (_n, _c, _j, start) in terms]
     lowest = min(starts) if all(s is not None for s in starts) else None
     kept = []
-    for agg, (name, conds, term_joins, start) in terms:
+    for _agg, (_name, conds, term_joins, start) in terms:
         joins |= term_joins
         if lowest is not None and start == lowest:
             # its first condition, "time >= start", is the pass's own WHERE below
             conds = conds[1:]
         kept.append(conds)
+    # every term filters alike (one term: the usual Calculate): the WHERE below is that
+    # filter, a FILTER clause would test it again on every row
+    shared = bool(kept[0]) and all(conds == kept[0] for conds in kept)
+    for (agg, (name, *_rest)), conds in zip(terms, kept):
         agg_expr = aggregate(src, agg, product_ids, exp.and_(
-            *[c.copy() for c in conds], copy=False) if conds else None)
+            *[c.copy() for c in conds], copy=False) if conds and not shared else None)
         aggs.append(exp.alias_(agg_expr, name, quoted=True))
     sel = exp.select(column(src, "customer_id"), *aggs).from_(
         exp.to_table(SOURCES[src]).as_(src), copy=False)
@@ -110,7 +114,7 @@ def build_pass(src: str, terms, as_of, bind: Callable[[object], exp.Expression],
     # rows no term counts are dropped before the aggregate: with one term (the usual
     # Calculate) its filter becomes a plain WHERE, so DuckDB pushes brand = 'Acme' into
     # the products scan and joins only the lines that match
-    term_conds = kept
+    term_conds = kept[:1] if shared else kept
     if all(term_conds):
         from .compile import positive
         either = [exp.Paren(this=exp.and_(*[c.copy() for c in conds], copy=False))
