@@ -28,6 +28,7 @@ from ..errors import SegjupyterError
 from ..rules.model import Group
 from ..rules.segment import Segment, members_ref
 from .rewrite import describe, prefix_params, top_level
+from .store import insert_rows
 
 
 @dataclass
@@ -143,7 +144,7 @@ class Evaluation:
             # join on (group, customer), one pass over the stored members
             seg = f"{self.affected}_seg"
             con.execute(f"CREATE OR REPLACE TEMP TABLE {seg} (segment_id INTEGER, g INTEGER)")
-            con.executemany(f"INSERT INTO {seg} VALUES (?, ?)", part)
+            insert_rows(con, seg, part)
             query += (" UNION ALL SELECT m.segment_id, m.customer_id "
                       f"FROM catalog.segment_members m "
                       f"JOIN {seg} s ON s.segment_id = m.segment_id JOIN (SELECT CAST(customer_id AS VARCHAR) AS customer_id, g "
@@ -375,8 +376,7 @@ class Evaluation:
             return
         con.execute(f"CREATE OR REPLACE TEMP TABLE {self.texts} (segment_id INTEGER, "
                     "bit BIGINT, text VARCHAR)")
-        con.executemany(f"INSERT INTO {self.texts} VALUES (?, ?, ?)",
-                        [(sid, 1 << k, text) for sid, k, text in texts])
+        insert_rows(con, self.texts, [(sid, 1 << k, text) for sid, k, text in texts])
         became = "string_agg(t.text, '; ' ORDER BY t.bit) FILTER (WHERE {})"
         now = became.format("(c.flags & t.bit) <> 0 AND (c.prev_flags & t.bit) = 0")
         gone = became.format("(c.flags & t.bit) = 0 AND (c.prev_flags & t.bit) <> 0")

@@ -26,6 +26,7 @@ from ..errors import SegjupyterError
 from ..rules.compile import Compiler
 from ..rules.windows import start_of_day
 from .rewrite import prefix_params
+from .store import insert_rows
 
 BASIS_DDL = """CREATE TABLE IF NOT EXISTS catalog.refresh_basis (
     segment_id INTEGER NOT NULL,
@@ -183,5 +184,4 @@ def write_basis(con, refreshed: list[int], rows: list[tuple[int, int, int, str]]
         return
     con.execute("DELETE FROM catalog.refresh_basis WHERE list_contains(?, segment_id)",
                 [refreshed])
-    if rows:
-        con.executemany("INSERT INTO catalog.refresh_basis VALUES (?, ?, ?, ?)", rows)
+    insert_rows(con, "catalog.refresh_basis", rows)

@@ -25,7 +25,7 @@ from .evaluate import Evaluation, Target
 from .incremental import write_basis
 from .progress import Progress
 from .records import TAG_KIND, SegmentRecord
-from .store import next_ids
+from .store import insert_rows, next_ids
 
 _run_tags = itertools.count()
 
@@ -229,7 +229,7 @@ def _write(st, ev: Evaluation, targets: list[Target], stats: dict, as_of, starte
         for i, t in enumerate(targets):
             t.run_id = first + i
         if ok:
-            con.executemany(f"INSERT INTO {runs} VALUES (?, ?)", [(t.id, t.run_id) for t in ok])
+            insert_rows(con, runs, [(t.id, t.run_id) for t in ok])
             con.execute(
                 "INSERT INTO catalog.membership_events SELECT e.segment_id, e.customer_id, "
                 f"e.event, ?, r.run_id, e.reason FROM {ev.ev} e JOIN {runs} r USING (segment_id)",
@@ -242,7 +242,6 @@ def _write(st, ev: Evaluation, targets: list[Target], stats: dict, as_of, starte
                 "INSERT INTO catalog.segment_members SELECT e.segment_id, e.customer_id, ?, "
                 f"r.run_id FROM {ev.ev} e JOIN {runs} r USING (segment_id) "
                 "WHERE e.event = 'enter'", [as_of])
-        con.execute(f"DROP TABLE IF EXISTS {runs}")
         for t in targets:
             s = stats.get(t.id, {"customers": 0, "subscribed": 0 if ev.has_sub else None,
                                  "entered": 0, "left": 0})
@@ -252,20 +251,25 @@ def _write(st, ev: Evaluation, targets: list[Target], stats: dict, as_of, starte
             else:
                 rows.append([t.name, t.run_id, as_of, started, duration, None, None, None,
                              None, t.error])
-        con.executemany(
-            "INSERT INTO catalog.refresh_runs VALUES (?, ?, ?, ?, 'refresh', ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(t.run_id, batch, t.id, r[0], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9])
-             for t, r in zip(targets, rows)])
+        insert_rows(con, "catalog.refresh_runs",
+                    [(t.run_id, batch, t.id, r[0], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
+                      r[9]) for t, r in zip(targets, rows)],
+                    row="(?, ?, ?, ?, 'refresh', ?, ?, ?, ?, ?, ?, ?, ?)")
         if ok:
-            con.executemany(
-                "INSERT INTO catalog.size_history VALUES (?, ?, ?, ?, 'refresh', ?)",
-                [(t.id, as_of, r[5], r[8], started) for t, r in zip(targets, rows)
-                 if t.evaluated])
-            con.executemany(
-                "UPDATE catalog.segments SET last_run_id = ?, last_refresh_at = ?, "
-                "last_as_of = ?, customers = ?, subscribed = ?, last_error = NULL WHERE id = ?",
-                [(t.run_id, started, as_of, r[5], r[8], t.id) for t, r in zip(targets, rows)
-                 if t.evaluated])
+            insert_rows(con, "catalog.size_history",
+                        [(t.id, as_of, r[5], r[8], started) for t, r in zip(targets, rows)
+                         if t.evaluated], row="(?, ?, ?, ?, 'refresh', ?)")
+            # one UPDATE joined with the new counts, not one per segment
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {runs} (segment_id INTEGER, "
+                        "run_id BIGINT, customers BIGINT, subscribed BIGINT)")
+            insert_rows(con, runs, [(t.id, t.run_id, r[5], r[8])
+                                    for t, r in zip(targets, rows) if t.evaluated])
+            con.execute(
+                "UPDATE catalog.segments SET last_run_id = n.run_id, last_refresh_at = ?, "
+                "last_as_of = ?, customers = n.customers, subscribed = n.subscribed, "
+                f"last_error = NULL FROM {runs} n WHERE segments.id = n.segment_id",
+                [started, as_of])
+        con.execute(f"DROP TABLE IF EXISTS {runs}")
         failed = [(t.error, t.id) for t in targets if not t.evaluated]
         if failed:
             con.executemany("UPDATE catalog.segments SET last_error = ? WHERE id = ?", failed)
@@ -282,10 +286,9 @@ def _log_failure(st, targets: list[Target], as_of, started, duration: float, err
         with st.write() as con:
             batch = next_ids(con, "batch")
             first = next_ids(con, "run", max(len(targets), 1))
-            con.executemany(
-                "INSERT INTO catalog.refresh_runs VALUES (?, ?, ?, ?, 'refresh', ?, ?, ?, NULL, "
-                "NULL, NULL, NULL, ?)",
-                [(first + i, batch, t.id, t.name, as_of, started, duration, error)
-                 for i, t in enumerate(targets)])
+            insert_rows(con, "catalog.refresh_runs",
+                        [(first + i, batch, t.id, t.name, as_of, started, duration, error)
+                         for i, t in enumerate(targets)],
+                        row="(?, ?, ?, ?, 'refresh', ?, ?, ?, NULL, NULL, NULL, NULL, ?)")
     except Exception as e:  # the original error matters more
         warnings.warn(f"could not log the failed refresh: {e}", stacklevel=3)
