@@ -45,6 +45,7 @@ def test_bulk_refresh_matches_in_place_and_swaps_the_file(demo_copy, monkeypatch
     cat.refresh_all(names=["a"], progress=False)
     assert os.stat(catalog).st_ino != inode  # written on a copy, swapped in
     assert not list(catalog.parent.glob("catalog.duckdb.new-*"))
+    _no_old_file_left(catalog.parent)  # the replaced file is unlinked by a thread
     monkeypatch.setattr(refresh, "BULK_ROWS", 10**12)
     inode = os.stat(catalog).st_ino
     cat.refresh_all(names=["b"], progress=False)
@@ -82,8 +83,9 @@ def test_every_write_to_a_large_catalog_is_made_on_a_copy(demo_copy, monkeypatch
     ws = segjupyter.open(demo_copy("bulk-size"))
     cat = ws.segments
     copies = []
-    attach_copy = ws.storage._attach_copy
-    monkeypatch.setattr(ws.storage, "_attach_copy", lambda: (copies.append(1), attach_copy()))
+    copy_catalog = ws.storage._copy_catalog
+    monkeypatch.setattr(ws.storage, "_copy_catalog",
+                        lambda: (copies.append(1), copy_catalog())[1])
     monkeypatch.setattr(storage, "BULK_BYTES", 0)  # any catalog is "large"
     holds = len(ws.storage.lock_holds)
     cat.save(RULE, name="c")
@@ -92,3 +94,43 @@ def test_every_write_to_a_large_catalog_is_made_on_a_copy(demo_copy, monkeypatch
     assert cat.names() == ["c"]
     assert not list(Path(ws.storage.catalog_path).parent.glob("catalog.duckdb.new-*"))
     ws.close()
+
+
+def _no_old_file_left(folder: Path) -> None:
+    deadline = time.monotonic() + 10
+    while list(folder.glob("catalog.duckdb.old-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not list(folder.glob("catalog.duckdb.old-*"))
+
+
+KILLED_WRITER = textwrap.dedent("""
+    import os, signal, sys
+    import segjupyter
+    ws = segjupyter.open(sys.argv[1])
+    with ws.storage.write(bulk=True) as con:
+        con.execute("DELETE FROM catalog.segment_members")
+        os.kill(os.getpid(), signal.SIGKILL)   # a crash in the middle of a bulk write
+""")
+
+
+def test_a_writer_killed_during_a_bulk_write_leaves_nothing_the_next_one_keeps(
+        demo_copy, monkeypatch):
+    path = demo_copy("bulk-killed")
+    ws = segjupyter.open(path)
+    cat = ws.segments
+    cat.save(RULE, name="a")
+    cat.refresh_all(progress=False)
+    members = cat.member_ids("a")
+    proc = subprocess.run([sys.executable, "-c", KILLED_WRITER, path])
+    assert proc.returncode == -9
+    folder = Path(path)
+    assert list(folder.glob("catalog.duckdb.new-*"))  # its half-written copy
+    assert cat.member_ids("a") == members  # the catalog is as it was
+    monkeypatch.setattr(refresh, "BULK_ROWS", 0)
+    cat.save(RULE, name="b")
+    cat.refresh_all(names=["b"], progress=False)  # the next bulk writer sweeps the copy
+    assert not list(folder.glob("catalog.duckdb.new-*"))
+    _no_old_file_left(folder)
+    assert cat.member_ids("a") == cat.member_ids("b") == members
+    ws.close()
+

@@ -15,7 +15,7 @@ import pytest
 
 import segjupyter
 from segjupyter.rules import dsl
-from segjupyter.segments.incremental import cross_customer, time_slices
+from segjupyter.segments.incremental import affected_sql, cross_customer, time_slices
 
 import catalog_frames as cf
 
@@ -135,3 +135,21 @@ def test_which_rules_have_time_slices(shop):
         assert _slices(ws, text, jan, feb) is None
     assert not cross_customer(dsl.parse('lifecycle = "active"'))
     assert _slices(ws, 'lifecycle = "active"', jan, feb)
+
+
+def test_a_slice_of_lines_is_looked_up_on_their_orders(demo_copy):
+    ws = segjupyter.open(demo_copy("lines-slices"))
+    now = ws.now()
+    jan, feb = str(now - dt.timedelta(days=1)), str(now)
+    # a third of the rows, and the same customers (a line's customer and time are its order's)
+    lines = _slices(ws, "units(last 30 days) >= 2", jan, feb)
+    assert {t for t, *_ in lines} == {"order_lines"}
+    sql = affected_sql([lines], "BIGINT")
+    assert '"orders"' in sql and '"order_lines"' not in sql
+    direct = ws.sql(
+        "SELECT DISTINCT customer_id FROM order_lines WHERE " + " OR ".join(
+            f"ordered_at BETWEEN TIMESTAMP '{lo}' AND TIMESTAMP '{hi}'"
+            for _t, _c, lo, hi in lines)).df()["customer_id"]
+    assert len(direct) > 0
+    assert sorted(ws.sql(sql).df()["customer_id"]) == sorted(direct)
+    ws.close()

@@ -97,7 +97,7 @@ class Evaluation:
         self.texts = f"_sj_texts_{tag}"
         self.affected = f"_sj_aff_{tag}"  # (customer_id, g): customers of group g
         self.tables = [self.old, self.state, self.chg, self.ev, self._eval, self._prev,
-                       self.runs, self.texts, self.affected, f"{self.affected}_seg"]
+                       self.runs, self.texts, self.affected]
         self.data_version: str | None = None
         self.has_sub = "subscribed" in ws.fields.customer
         self.key = key_type(ws)
@@ -139,17 +139,21 @@ class Evaluation:
         whole = sorted(set(segment_ids) - {sid for sid, _g in part})
         query = ("SELECT segment_id, customer_id FROM catalog.segment_members "
                  "WHERE list_contains(?, segment_id)")
+        params: list = [whole]
         if part:
-            # the members of an incremental target among its group's customers: a hash
-            # join on (group, customer), one pass over the stored members
-            seg = f"{self.affected}_seg"
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {seg} (segment_id INTEGER, g INTEGER)")
-            insert_rows(con, seg, part)
+            # the members of an incremental target among its group's customers: one hash
+            # join of the stored members of those targets with the affected customers on
+            # (customer, group), the group a CASE of the segment (joining a table of the
+            # targets' groups instead makes DuckDB hash their product with the customers)
+            group_of = " ".join(f"WHEN {sid} THEN {int(g)}" for sid, g in part)
             query += (" UNION ALL SELECT m.segment_id, m.customer_id "
-                      f"FROM catalog.segment_members m "
-                      f"JOIN {seg} s ON s.segment_id = m.segment_id JOIN (SELECT CAST(customer_id AS VARCHAR) AS customer_id, g "
-                      f"FROM {self.affected}) a ON a.g = s.g AND a.customer_id = m.customer_id")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {self.old} AS {query}", [whole])
+                      "FROM catalog.segment_members m JOIN (SELECT CAST(customer_id AS "
+                      f"VARCHAR) AS customer_id, g FROM {self.affected}) a "
+                      f"ON a.customer_id = m.customer_id "
+                      f"AND a.g = CASE m.segment_id {group_of} END "
+                      "WHERE list_contains(?, m.segment_id)")
+            params.append([sid for sid, _g in part])
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {self.old} AS {query}", params)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {self.state} (segment_id INTEGER, "
                     "customer_id VARCHAR, member BOOLEAN, flags BIGINT, sub BOOLEAN)")
 

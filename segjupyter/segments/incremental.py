@@ -38,6 +38,8 @@ BASIS_DDL = """CREATE TABLE IF NOT EXISTS catalog.refresh_basis (
 CUSTOMER_TABLES = ("customers", "orders", "order_lines", "events")
 
 Slice = tuple[str, str, dt.datetime, dt.datetime]  # table, column, first, last instant
+#: slices of these columns are scanned on the orders they were copied from (schema.py)
+LINES_AS_ORDERS = {("order_lines", "ordered_at"): "orders"}
 
 
 def time_slices(registry, rules: list[tuple], prev: dt.datetime, now: dt.datetime
@@ -138,6 +140,9 @@ def affected_sql(groups: list[list[Slice]], key_type: str) -> str:
     by_table: dict[str, dict[int, dict[str, list]]] = {}
     for g, slices in enumerate(groups):
         for table, col, lo, hi in slices:
+            # a line's customer and time are its order's (copied at load): the customers of
+            # a slice of lines are among those of the same slice of orders, a third the rows
+            table = LINES_AS_ORDERS.get((table, col), table)
             by_table.setdefault(table, {}).setdefault(g, {}).setdefault(col, []).append((lo, hi))
     parts = []
     for table, per_group in sorted(by_table.items()):

@@ -26,7 +26,8 @@ def _pid_alive(pid: int) -> bool:
 
 
 def sweep(folder: Path, prefix: str) -> int:
-    """Remove ``folder/<prefix><pid>[.wal]`` files whose process is gone; returns how many."""
+    """Remove ``folder/<prefix><pid>[.anything]`` files whose process is gone; returns how
+    many."""
     removed = 0
     for p in Path(folder).glob(f"{prefix}*"):
         pid = p.name[len(prefix):].split(".")[0]

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import atexit
 import fcntl
+import itertools
 import os
 import shutil
 import tempfile
@@ -100,6 +101,7 @@ class _FileLock:
             pass
 
 
+_old_names = itertools.count()
 _storages: dict[str, "Storage"] = {}
 _storages_lock = threading.Lock()
 
@@ -206,10 +208,11 @@ class Storage:
         if mode == "bulk":
             waited += self._writer.acquire(True, deadline, "wait for another catalog writer")
             try:
-                self._attach_copy()
+                tmp = self._copy_catalog()
             except BaseException:
                 self._writer.release()
                 raise
+            self._attach_copy(tmp)
         elif mode == "rw":
             waited += self._writer.acquire(True, deadline, "wait for another catalog writer")
             try:
@@ -245,9 +248,12 @@ class Storage:
         self._catalog_mode = mode
         self.last_wait = waited
 
-    def _attach_copy(self) -> None:
-        """Copy the catalog (and a WAL a crashed writer left) and attach the copy read-write
-        as ``catalog``. Writers are serialised by ``.write.lock``, so the file is stable."""
+    def _copy_catalog(self) -> Path:
+        """Copy the catalog (and a WAL a crashed writer left) beside it; returns the copy.
+        The caller holds ``.write.lock``: writers are serialised, so the file is stable."""
+        from .partial import sweep
+        for left in (".new-", ".old-"):  # by writers that were killed (or exited first)
+            sweep(self.root, f"{CATALOG_FILE}{left}")
         tmp = self.catalog_path.with_name(f"{CATALOG_FILE}.new-{os.getpid()}")
         for f in (tmp, Path(f"{tmp}.wal")):
             f.unlink(missing_ok=True)
@@ -255,8 +261,36 @@ class Storage:
         wal = Path(f"{self.catalog_path}.wal")
         if wal.exists():
             shutil.copyfile(wal, f"{tmp}.wal")
-        self._con.execute(f"ATTACH '{_q(tmp)}' AS catalog")
+        return tmp
+
+    def _attach_copy(self, tmp: Path) -> None:
+        """Attach a copy made by :meth:`_copy_catalog` read-write as ``catalog``."""
+        try:
+            self._con.execute(f"ATTACH '{_q(tmp)}' AS catalog")
+        except BaseException:
+            self._discard_copy(tmp)
+            raise
         self._bulk_tmp = tmp
+
+    def _discard_copy(self, tmp: Path) -> None:
+        for f in (tmp, Path(f"{tmp}.wal")):
+            f.unlink(missing_ok=True)
+        self._writer.release()
+
+    def _replace_catalog(self, tmp: Path) -> None:
+        """Rename the written copy over the catalog. The old file gets a second name first
+        and is unlinked by a thread: freeing its hundreds of megabytes takes the file
+        system a tenth of a second, which the refresh need not wait for."""
+        old = self.catalog_path.with_name(
+            f"{CATALOG_FILE}.old-{os.getpid()}.{next(_old_names)}")
+        try:
+            os.link(self.catalog_path, old)
+        except OSError:
+            old = None
+        os.replace(tmp, self.catalog_path)
+        if old is not None:
+            threading.Thread(target=old.unlink, kwargs={"missing_ok": True},
+                             name="segjupyter-unlink", daemon=True).start()
 
     def _close_catalog(self, committed: bool = False) -> None:
         mode = self._catalog_mode
@@ -268,7 +302,7 @@ class Storage:
                     self._con.execute("CHECKPOINT catalog")
                 self._con.execute("DETACH catalog")
                 if committed:  # atomic: readers see the old file or the new one, whole
-                    os.replace(tmp, self.catalog_path)
+                    self._replace_catalog(tmp)
             finally:
                 tmp.unlink(missing_ok=True)
                 Path(f"{tmp}.wal").unlink(missing_ok=True)

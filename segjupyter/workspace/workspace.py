@@ -57,9 +57,18 @@ class Workspace:
         self._registry: FieldRegistry | None = None
         self._registry_id = None
         self._catalog = None
-        if not storage.read_only:
+        if not storage.read_only and not self._has_settings():
             with storage.write() as con:
                 con.execute(SETTINGS_DDL)
+
+    def _has_settings(self) -> bool:
+        """Whether the catalog exists with its settings table: opening a workspace then
+        writes nothing (a write waits for other writers and copies a large catalog)."""
+        if not self.storage.catalog_path.exists():
+            return False
+        with self.storage.read(catalog=True) as con:
+            return con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = "
+                               "'catalog' AND table_name = 'settings'").fetchone()[0] > 0
 
     @property
     def read_only(self) -> bool:
