@@ -287,18 +287,17 @@ class Evaluation:
             f"({int(t.id)}, {'0' if t.shape in ('or', 'one') else 'NULL'}, "
             f"{t.full_mask if t.shape in ('and', 'one') else 'NULL'})" for t in targets)
         shapes = f"(VALUES {known}) AS k(segment_id, enter_prev, leave_prev)"
+        # one full outer join of the new and the stored members: a member on one side only
+        # entered (new) or left (stored); old also holds members of segments only used
         con.execute(
-            f"INSERT INTO {self.chg} SELECT s.segment_id, s.customer_id, 'enter', s.flags, "
-            f"CAST(k.enter_prev AS BIGINT) FROM {self.state} s JOIN {shapes} "
-            "ON k.segment_id = s.segment_id "
-            f"LEFT JOIN {self.old} o ON o.segment_id = s.segment_id "
-            "AND o.customer_id = s.customer_id WHERE s.member AND o.customer_id IS NULL")
-        con.execute(
-            f"INSERT INTO {self.chg} SELECT o.segment_id, o.customer_id, 'leave', NULL, "
-            f"CAST(k.leave_prev AS BIGINT) FROM {self.old} o JOIN {shapes} "
-            "ON k.segment_id = o.segment_id "
-            f"LEFT JOIN {self.state} s ON s.segment_id = o.segment_id "
-            "AND s.customer_id = o.customer_id WHERE s.customer_id IS NULL")
+            f"INSERT INTO {self.chg} SELECT k.segment_id, coalesce(s.customer_id, "
+            "o.customer_id), CASE WHEN o.customer_id IS NULL THEN 'enter' ELSE 'leave' END, "
+            "s.flags, CAST(CASE WHEN o.customer_id IS NULL THEN k.enter_prev "
+            f"ELSE k.leave_prev END AS BIGINT) FROM (SELECT * FROM {self.state} WHERE member) s "
+            f"FULL JOIN {self.old} o ON o.segment_id = s.segment_id "
+            f"AND o.customer_id = s.customer_id JOIN {shapes} "
+            "ON k.segment_id = coalesce(s.segment_id, o.segment_id) "
+            "WHERE s.customer_id IS NULL OR o.customer_id IS NULL")
         # flags now of those who left (NULL stays for customers no longer in the data)
         for table, cols in self._evals:
             case = " ".join(f"WHEN {int(sid)} THEN e.{col}" for sid, col in cols.items())

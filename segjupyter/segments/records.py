@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass
 
@@ -84,13 +85,20 @@ class SegmentRecord:
         d = dict(zip(COLUMNS, row))
         return cls(
             id=int(d["id"]), name=d["name"], description=d["description"] or "",
-            tree=model.from_json(d["rule_json"]), params=params_from_json(d["params_json"]),
+            tree=_tree(d["rule_json"]), params=params_from_json(d["params_json"]),
             kind=d["kind"], active=bool(d["active"]),
             labels=tuple(json.loads(d["labels_json"] or "[]")), revision=int(d["revision"]),
             created_at=d["created_at"], updated_at=d["updated_at"],
             last_run_id=d["last_run_id"], last_refresh_at=d["last_refresh_at"],
             last_as_of=d["last_as_of"], customers=d["customers"], subscribed=d["subscribed"],
             last_error=d["last_error"])
+
+
+@functools.lru_cache(maxsize=4096)
+def _tree(rule_json: str) -> model.Group:
+    # trees are immutable; a dashboard lists the segments every few seconds, and decoding
+    # 150 stored rules each time was most of a listing's time
+    return model.from_json(rule_json)
 
 
 def load_records(con) -> dict[str, SegmentRecord]:
