@@ -134,3 +134,36 @@ def test_a_writer_killed_during_a_bulk_write_leaves_nothing_the_next_one_keeps(
     assert cat.member_ids("a") == cat.member_ids("b") == members
     ws.close()
 
+
+
+UNCHECKPOINTED_WRITER = textwrap.dedent("""
+    import os, sys
+    import duckdb
+    # what a catalog writer killed between its commit and the checkpoint leaves on disk:
+    # a committed change in catalog.duckdb.wal, not in the file
+    con = duckdb.connect(sys.argv[1])
+    con.execute("PRAGMA disable_checkpoint_on_shutdown")
+    con.execute("SET checkpoint_threshold = '1TB'")
+    con.execute("INSERT INTO settings VALUES ('left_in_the_wal', 'yes')")
+    os._exit(0)
+""")
+
+
+def test_a_bulk_write_after_a_writer_died_before_its_checkpoint_keeps_the_catalog_whole(
+        demo_copy, monkeypatch):
+    path = demo_copy("bulk-wal")
+    ws = segjupyter.open(path)
+    cat = ws.segments
+    cat.save(RULE, name="a")
+    catalog = Path(ws.storage.catalog_path)
+    proc = subprocess.run([sys.executable, "-c", UNCHECKPOINTED_WRITER, str(catalog)])
+    assert proc.returncode == 0
+    assert Path(f"{catalog}.wal").exists()
+    monkeypatch.setattr(refresh, "BULK_ROWS", 0)
+    cat.refresh_all(progress=False)  # written on a copy, swapped in
+    ws.close()
+    again = segjupyter.open(path)  # opens; nothing committed was lost
+    assert again.setting("left_in_the_wal") == "yes"
+    assert again.segments.member_ids("a") == again.segment(RULE).member_ids().tolist()
+    again.close()
+    assert not Path(f"{catalog}.wal").exists()

@@ -208,6 +208,7 @@ class Storage:
         if mode == "bulk":
             waited += self._writer.acquire(True, deadline, "wait for another catalog writer")
             try:
+                waited += self._fold_wal(deadline)
                 tmp = self._copy_catalog()
             except BaseException:
                 self._writer.release()
@@ -247,6 +248,28 @@ class Storage:
                 raise
         self._catalog_mode = mode
         self.last_wait = waited
+
+    def _fold_wal(self, deadline: float) -> float:
+        """Fold a WAL left beside the catalog into it, in place (readers wait meanwhile);
+        returns the seconds waited. A writer killed between its commit and the checkpoint
+        leaves committed changes there; a copy written and swapped in beside that older
+        WAL would no longer open ("WAL checkpoint iteration does not match")."""
+        if not Path(f"{self.catalog_path}.wal").exists():
+            return 0.0
+        waited = self._gate.acquire(True, deadline, "close the writer gate")
+        try:
+            waited += self._data.acquire(True, deadline, "get the catalog write lock")
+            try:
+                self._attach(f"ATTACH '{_q(self.catalog_path)}' AS catalog")
+                try:
+                    self._con.execute("CHECKPOINT catalog")
+                finally:
+                    self._con.execute("DETACH catalog")
+            finally:
+                self._data.release()
+        finally:
+            self._gate.release()
+        return waited
 
     def _copy_catalog(self) -> Path:
         """Copy the catalog (and a WAL a crashed writer left) beside it; returns the copy.
