@@ -96,6 +96,13 @@ def test_every_write_to_a_large_catalog_is_made_on_a_copy(demo_copy, monkeypatch
     ws.close()
 
 
+def _with_segment_a(demo_copy, name: str):
+    path = demo_copy(name)
+    ws = segjupyter.open(path)
+    ws.segments.save(RULE, name="a")
+    return path, ws, ws.segments
+
+
 def _no_old_file_left(folder: Path) -> None:
     deadline = time.monotonic() + 10
     while list(folder.glob("catalog.duckdb.old-*")) and time.monotonic() < deadline:
@@ -115,10 +122,7 @@ KILLED_WRITER = textwrap.dedent("""
 
 def test_a_writer_killed_during_a_bulk_write_leaves_nothing_the_next_one_keeps(
         demo_copy, monkeypatch):
-    path = demo_copy("bulk-killed")
-    ws = segjupyter.open(path)
-    cat = ws.segments
-    cat.save(RULE, name="a")
+    path, ws, cat = _with_segment_a(demo_copy, "bulk-killed")
     cat.refresh_all(progress=False)
     members = cat.member_ids("a")
     proc = subprocess.run([sys.executable, "-c", KILLED_WRITER, path])
@@ -151,10 +155,7 @@ UNCHECKPOINTED_WRITER = textwrap.dedent("""
 
 def test_a_bulk_write_after_a_writer_died_before_its_checkpoint_keeps_the_catalog_whole(
         demo_copy, monkeypatch):
-    path = demo_copy("bulk-wal")
-    ws = segjupyter.open(path)
-    cat = ws.segments
-    cat.save(RULE, name="a")
+    path, ws, cat = _with_segment_a(demo_copy, "bulk-wal")
     catalog = Path(ws.storage.catalog_path)
     proc = subprocess.run([sys.executable, "-c", UNCHECKPOINTED_WRITER, str(catalog)])
     assert proc.returncode == 0
