@@ -12,6 +12,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pandas as pd
+
 import segjupyter
 from segjupyter.segments import refresh
 
@@ -168,3 +170,45 @@ def test_a_bulk_write_after_a_writer_died_before_its_checkpoint_keeps_the_catalo
     assert again.segments.member_ids("a") == again.segment(RULE).member_ids().tolist()
     again.close()
     assert not Path(f"{catalog}.wal").exists()
+
+
+def test_compact_gives_back_the_space_of_deleted_segments_and_keeps_everything_else(
+        demo_copy):
+    path, ws, cat = _with_segment_a(demo_copy, "compact")
+    cat.refresh_all(progress=False)
+    for i in range(30):
+        cat.save(f'not city = "nowhere {i}"', name=f"tmp_{i}")  # every customer
+    cat.refresh_all(progress=False)
+    for i in range(30):
+        cat.delete(f"tmp_{i}")
+    kept = {"members": cat.member_ids("a"), "events": cat.events("a"),
+            "history": cat.history("a"), "list": cat.list().drop(columns="since_refresh"),
+            "tz": ws.setting("timezone"),
+            "view": ws.storage.read(catalog=True)}
+    with kept.pop("view") as con:
+        view = con.execute("SELECT count(*) FROM catalog.segment_membership").fetchone()[0]
+    catalog = Path(ws.storage.catalog_path)
+    reader = subprocess.Popen([sys.executable, "-c", READER, path], stdout=subprocess.PIPE,
+                              text=True)
+    json.loads(reader.stdout.readline())  # a reader holds a catalog read for 3 s
+    size = os.path.getsize(catalog)
+    t = time.monotonic()
+    sizes = cat.compact()
+    took = time.monotonic() - t
+    assert reader.wait(timeout=30) == 0
+    assert took < 3  # did not wait for the reader
+    assert sizes["before"] == size and sizes["after"] == os.path.getsize(catalog)
+    assert sizes["after"] < sizes["before"] / 2, sizes
+    assert cat.member_ids("a") == kept["members"]
+    pd.testing.assert_frame_equal(cat.events("a"), kept["events"])
+    pd.testing.assert_frame_equal(cat.history("a"), kept["history"])
+    pd.testing.assert_frame_equal(cat.list().drop(columns="since_refresh"), kept["list"])
+    assert ws.setting("timezone") == kept["tz"]
+    with ws.storage.read(catalog=True) as con:
+        assert con.execute("SELECT count(*) FROM catalog.segment_membership"
+                           ).fetchone()[0] == view
+    cat.save(RULE, name="after")  # and the catalog takes writes as before
+    cat.refresh_all(progress=False)
+    assert cat.member_ids("after") == kept["members"]
+    assert not list(catalog.parent.glob("catalog.duckdb.new-*"))
+    ws.close()

@@ -1,4 +1,5 @@
-"""``segjupyter refresh | list | export | snapshot``: output and exit codes fit for cron."""
+"""``segjupyter refresh | list | export | snapshot | compact``: output and exit codes fit
+for cron."""
 
 from __future__ import annotations
 
@@ -95,6 +96,22 @@ def test_exit_codes(wsdir, tmp_path, capsys):
     ws.close()
     code, out, err = run(capsys, "refresh", wsdir)
     assert code == 0 and "nothing to refresh" in out
+
+
+def test_compact(wsdir, tmp_path, capsys):
+    assert run(capsys, "refresh", wsdir, "--as-of", cf.FEB)[0] == 0
+    ws = segjupyter.open(wsdir)
+    big = ws.segments.member_ids("big")
+    ws.segments.delete("gold")
+    ws.close()
+    code, out, err = run(capsys, "compact", wsdir)
+    assert code == 0, err
+    assert out.startswith(f"catalog of {wsdir}: ") and " MB -> " in out
+    ws = segjupyter.open(wsdir)
+    assert ws.segments.names() == ["big", "paris"] and ws.segments.member_ids("big") == big
+    ws.close()
+    code, out, err = run(capsys, "compact", str(tmp_path / "nowhere"))
+    assert code == 2 and "no workspace at" in err
 
 
 def test_console_script_for_cron(wsdir):

@@ -4,6 +4,7 @@
     segjupyter list WORKSPACE
     segjupyter export WORKSPACE SEGMENT PATH [--columns COL ...]
     segjupyter snapshot WORKSPACE SEGMENT [--note TEXT] [--csv PATH]
+    segjupyter compact WORKSPACE
 
 Progress goes to stderr, the summary to stdout. Exit codes: 0 success, 1 a refresh (or
 another operation) failed, 2 bad usage (no workspace there, unknown segment, bad date).
@@ -21,8 +22,8 @@ from ..workspace.storage import RETAIL_FILE
 
 
 def add_commands(sub) -> None:
-    """Declare ``refresh``, ``list``, ``export`` and ``snapshot`` on the subparsers of
-    ``segjupyter``."""
+    """Declare ``refresh``, ``list``, ``export``, ``snapshot`` and ``compact`` on the
+    subparsers of ``segjupyter``."""
     p = sub.add_parser("refresh", help="refresh the due saved segments of a workspace",
                        description="Re-evaluate every due segment (active dynamic ones, static "
                                    "ones never evaluated) in one transaction, or only --segment.")
@@ -55,6 +56,13 @@ def add_commands(sub) -> None:
     p.add_argument("--note", default="", help="a note stored with the snapshot")
     p.add_argument("--csv", default=None, metavar="PATH", help="also write it to this CSV file")
     p.set_defaults(func=run_snapshot)
+
+    p = sub.add_parser("compact", help="rewrite the segment catalog without its free space",
+                       description="Rewrite catalog.duckdb without the space that deleted "
+                                   "segments, members and history left (DuckDB never shrinks "
+                                   "a file). Dashboards keep reading meanwhile.")
+    p.add_argument("workspace", help="workspace folder")
+    p.set_defaults(func=run_compact)
 
     from .queue_cli import add_commands as _add_queue_commands
     _add_queue_commands(sub, _open_or_usage)
@@ -178,4 +186,15 @@ def run_snapshot(args) -> int:
         if args.csv:
             n = ws.segments.export_snapshot_csv(snap["snapshot_id"], args.csv)
             print(f"wrote {n} rows to {args.csv}")
+        return 0
+
+
+def run_compact(args) -> int:
+    ws = _open_or_usage(args)
+    if ws is None:
+        return 2
+    with ws:
+        sizes = ws.segments.compact()
+        print(f"catalog of {args.workspace}: {sizes['before'] / 2**20:.1f} MB -> "
+              f"{sizes['after'] / 2**20:.1f} MB")
         return 0

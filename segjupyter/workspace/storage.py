@@ -271,15 +271,22 @@ class Storage:
             self._gate.release()
         return waited
 
-    def _copy_catalog(self) -> Path:
-        """Copy the catalog (and a WAL a crashed writer left) beside it; returns the copy.
-        The caller holds ``.write.lock``: writers are serialised, so the file is stable."""
+    def _new_catalog_path(self) -> Path:
+        """``catalog.duckdb.new-PID``, empty, for a copy to be swapped in; the copies of
+        writers that were killed (or exited first) are swept. The caller holds
+        ``.write.lock``."""
         from .partial import sweep
-        for left in (".new-", ".old-"):  # by writers that were killed (or exited first)
+        for left in (".new-", ".old-"):
             sweep(self.root, f"{CATALOG_FILE}{left}")
         tmp = self.catalog_path.with_name(f"{CATALOG_FILE}.new-{os.getpid()}")
         for f in (tmp, Path(f"{tmp}.wal")):
             f.unlink(missing_ok=True)
+        return tmp
+
+    def _copy_catalog(self) -> Path:
+        """Copy the catalog (and a WAL a crashed writer left) beside it; returns the copy.
+        The caller holds ``.write.lock``: writers are serialised, so the file is stable."""
+        tmp = self._new_catalog_path()
         shutil.copyfile(self.catalog_path, tmp)
         wal = Path(f"{self.catalog_path}.wal")
         if wal.exists():
@@ -299,6 +306,44 @@ class Storage:
         for f in (tmp, Path(f"{tmp}.wal")):
             f.unlink(missing_ok=True)
         self._writer.release()
+
+    def compact_catalog(self) -> tuple[int, int]:
+        """Rewrite ``catalog.duckdb`` without its free space; returns its size in bytes
+        before and after. DuckDB reuses the blocks that deleted rows free but never gives
+        them back, and every write on a copy copies the whole file. The new file is built
+        beside the old one and swapped in: readers go on reading meanwhile, writers wait."""
+        if self.read_only:
+            raise WorkspaceError(f"workspace {self.root} is open read-only: nothing can be "
+                                 "changed from here")
+        with self._mutex:
+            if self._catalog_mode is not None:
+                raise WorkspaceError("cannot compact the catalog inside a catalog operation")
+            if not self.catalog_path.exists():
+                return 0, 0
+            deadline = time.monotonic() + self.lock_timeout
+            self._writer.acquire(True, deadline, "wait for another catalog writer")
+            tmp = None
+            try:
+                self._fold_wal(deadline)
+                before = self._catalog_bytes()
+                tmp = self._new_catalog_path()
+                self._attach(f"ATTACH '{_q(self.catalog_path)}' AS catalog (READ_ONLY)")
+                try:
+                    self._con.execute(f"ATTACH '{_q(tmp)}' AS catalog_compact")
+                    try:
+                        self._con.execute("COPY FROM DATABASE catalog TO catalog_compact")
+                        self._con.execute("CHECKPOINT catalog_compact")
+                    finally:
+                        self._con.execute("DETACH catalog_compact")
+                finally:
+                    self._con.execute("DETACH catalog")
+                self._replace_catalog(tmp)
+                return before, self._catalog_bytes()
+            finally:
+                if tmp is not None:
+                    for f in (tmp, Path(f"{tmp}.wal")):
+                        f.unlink(missing_ok=True)
+                self._writer.release()
 
     def _replace_catalog(self, tmp: Path) -> None:
         """Rename the written copy over the catalog. The old file gets a second name first
