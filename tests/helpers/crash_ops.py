@@ -55,9 +55,21 @@ def create_campaign(ws) -> None:
         ws.campaigns.create("recent_22", "spring", holdout=0.2, seed=3, send_date=B)
 
 
+def refresh_on_a_copy(ws) -> None:
+    """``refresh_all`` with its write made on a copy of the catalog swapped in, as every
+    write to a catalog above 64 MB is (the copy, its checkpoint, the rename)."""
+    from segjupyter.workspace import storage
+    kept, storage.BULK_BYTES = storage.BULK_BYTES, 0
+    try:
+        ws.segments.refresh_all(as_of=B, progress=False)
+    finally:
+        storage.BULK_BYTES = kept
+
+
 #: operation -> what it does to an open workspace
 OPS = {
     "refresh_all": lambda ws: ws.segments.refresh_all(as_of=B, progress=False),
+    "refresh_all_on_a_copy": refresh_on_a_copy,
     "load": lambda ws: ws.load(customers=customers(2), orders=orders()),
     "snapshot": lambda ws: ws.segments.snapshot("recent_22", note="crash matrix"),
     "export": lambda ws: ws.segments.export_csv("quiet_10", Path(ws.path) / "out" / "q.csv"),
