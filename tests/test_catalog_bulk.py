@@ -105,6 +105,11 @@ def _with_segment_a(demo_copy, name: str):
     return path, ws, ws.segments
 
 
+def _membership_view_rows(ws) -> int:
+    with ws.storage.read(catalog=True) as con:
+        return con.execute("SELECT count(*) FROM catalog.segment_membership").fetchone()[0]
+
+
 def _no_old_file_left(folder: Path) -> None:
     deadline = time.monotonic() + 10
     while list(folder.glob("catalog.duckdb.old-*")) and time.monotonic() < deadline:
@@ -183,10 +188,7 @@ def test_compact_gives_back_the_space_of_deleted_segments_and_keeps_everything_e
         cat.delete(f"tmp_{i}")
     kept = {"members": cat.member_ids("a"), "events": cat.events("a"),
             "history": cat.history("a"), "list": cat.list().drop(columns="since_refresh"),
-            "tz": ws.setting("timezone"),
-            "view": ws.storage.read(catalog=True)}
-    with kept.pop("view") as con:
-        view = con.execute("SELECT count(*) FROM catalog.segment_membership").fetchone()[0]
+            "tz": ws.setting("timezone"), "view": _membership_view_rows(ws)}
     catalog = Path(ws.storage.catalog_path)
     reader = subprocess.Popen([sys.executable, "-c", READER, path], stdout=subprocess.PIPE,
                               text=True)
@@ -204,9 +206,7 @@ def test_compact_gives_back_the_space_of_deleted_segments_and_keeps_everything_e
     pd.testing.assert_frame_equal(cat.history("a"), kept["history"])
     pd.testing.assert_frame_equal(cat.list().drop(columns="since_refresh"), kept["list"])
     assert ws.setting("timezone") == kept["tz"]
-    with ws.storage.read(catalog=True) as con:
-        assert con.execute("SELECT count(*) FROM catalog.segment_membership"
-                           ).fetchone()[0] == view
+    assert _membership_view_rows(ws) == kept["view"]
     cat.save(RULE, name="after")  # and the catalog takes writes as before
     cat.refresh_all(progress=False)
     assert cat.member_ids("after") == kept["members"]

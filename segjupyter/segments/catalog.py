@@ -432,7 +432,7 @@ class Catalog:
         write). Readers are not kept waiting. Returns ``{"before": bytes, "after": bytes}``.
 
         >>> ws.segments.compact()
-        {'before': 394276864, 'after': 1585152}
+        {'before': 198455296, 'after': 67645440}
         """
         before, after = self.ws.storage.compact_catalog()
         return {"before": before, "after": after}

@@ -284,13 +284,11 @@ class Storage:
         return tmp
 
     def _copy_catalog(self) -> Path:
-        """Copy the catalog (and a WAL a crashed writer left) beside it; returns the copy.
-        The caller holds ``.write.lock``: writers are serialised, so the file is stable."""
+        """Copy the catalog beside it; returns the copy. The caller holds ``.write.lock``
+        (writers are serialised, so the file is stable) and has folded any WAL into it
+        (:meth:`_fold_wal`)."""
         tmp = self._new_catalog_path()
         shutil.copyfile(self.catalog_path, tmp)
-        wal = Path(f"{self.catalog_path}.wal")
-        if wal.exists():
-            shutil.copyfile(wal, f"{tmp}.wal")
         return tmp
 
     def _attach_copy(self, tmp: Path) -> None:
@@ -303,6 +301,7 @@ class Storage:
         self._bulk_tmp = tmp
 
     def _discard_copy(self, tmp: Path) -> None:
+        """Remove a copy (if still there) and let the next writer in."""
         for f in (tmp, Path(f"{tmp}.wal")):
             f.unlink(missing_ok=True)
         self._writer.release()
@@ -341,9 +340,9 @@ class Storage:
                 return before, self._catalog_bytes()
             finally:
                 if tmp is not None:
-                    for f in (tmp, Path(f"{tmp}.wal")):
-                        f.unlink(missing_ok=True)
-                self._writer.release()
+                    self._discard_copy(tmp)
+                else:
+                    self._writer.release()
 
     def _replace_catalog(self, tmp: Path) -> None:
         """Rename the written copy over the catalog. The old file gets a second name first
@@ -372,9 +371,7 @@ class Storage:
                 if committed:  # atomic: readers see the old file or the new one, whole
                     self._replace_catalog(tmp)
             finally:
-                tmp.unlink(missing_ok=True)
-                Path(f"{tmp}.wal").unlink(missing_ok=True)
-                self._writer.release()
+                self._discard_copy(tmp)
             return
         try:
             self._con.execute("DETACH catalog")
